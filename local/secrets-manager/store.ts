@@ -1,0 +1,120 @@
+import { randomBytes } from 'node:crypto';
+import type { SandboxClock } from './clock';
+import { invalidParameter, markedForDeletion, notFound } from './errors';
+import type { StoredSecret, StoredVersion } from './model';
+
+export const AWSCURRENT = 'AWSCURRENT';
+export const AWSPREVIOUS = 'AWSPREVIOUS';
+export const AWSPENDING = 'AWSPENDING';
+
+const SUFFIX_ALPHABET = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
+
+/** AWS appends a hyphen and six random characters to the name to make the ARN unique. */
+function arnSuffix(): string {
+  return [...randomBytes(6)].map((b) => SUFFIX_ALPHABET[b % SUFFIX_ALPHABET.length]).join('');
+}
+
+/**
+ * The secrets of one account and region, and the label bookkeeping AWS does on them.
+ * Every method runs to completion synchronously, so each API call is atomic.
+ */
+export class SecretStore {
+  private readonly secrets = new Map<string, StoredSecret>(); // by ARN, in creation order
+
+  constructor(
+    readonly region: string,
+    readonly accountId: string,
+    private readonly clock: SandboxClock,
+  ) {}
+
+  arnFor(name: string): string {
+    return `arn:aws:secretsmanager:${this.region}:${this.accountId}:secret:${name}-${arnSuffix()}`;
+  }
+
+  add(secret: StoredSecret): void {
+    this.secrets.set(secret.arn, secret);
+  }
+
+  remove(secret: StoredSecret): void {
+    this.secrets.delete(secret.arn);
+  }
+
+  /** All secrets, oldest first, after dropping those whose recovery window has run out. */
+  all(): StoredSecret[] {
+    this.purgeExpiredDeletions();
+    return [...this.secrets.values()];
+  }
+
+  findByName(name: string): StoredSecret | undefined {
+    return this.all().find((s) => s.name === name);
+  }
+
+  /** SecretId may be a full ARN, a name, or a partial ARN (the ARN without its random suffix). */
+  find(secretId: string): StoredSecret | undefined {
+    const secrets = this.all();
+    return (
+      secrets.find((s) => s.arn === secretId) ??
+      secrets.find((s) => s.name === secretId) ??
+      secrets.find((s) => s.arn.slice(0, -7) === secretId)
+    );
+  }
+
+  /** The secret, or AWS's not-found error; `allowDeleted` for the calls that work on secrets scheduled for deletion. */
+  get(secretId: string, { allowDeleted = false } = {}): StoredSecret {
+    const secret = this.find(secretId);
+    if (!secret) throw notFound();
+    if (secret.deletedDate && !allowDeleted) throw markedForDeletion();
+    return secret;
+  }
+
+  private purgeExpiredDeletions(): void {
+    const now = this.clock.now().getTime();
+    for (const [arn, secret] of this.secrets) {
+      if (secret.deletedDate && secret.deletedDate.getTime() <= now) this.secrets.delete(arn);
+    }
+  }
+}
+
+export function versionWithStage(secret: StoredSecret, stage: string): StoredVersion | undefined {
+  for (const version of secret.versions.values()) if (version.stages.has(stage)) return version;
+  return undefined;
+}
+
+export function requireVersion(secret: StoredSecret, versionId: string): StoredVersion {
+  const version = secret.versions.get(versionId);
+  if (!version) throw invalidParameter(`Secrets Manager can't find the specified secret version: ${versionId}`);
+  return version;
+}
+
+/**
+ * Attach `stage` to `target`, taking it off whichever version had it: a label lives on one
+ * version only. Moving AWSCURRENT hands AWSPREVIOUS to the version that held AWSCURRENT.
+ */
+export function attachStage(secret: StoredSecret, stage: string, target: StoredVersion): void {
+  const holder = versionWithStage(secret, stage);
+  if (holder === target) return;
+  holder?.stages.delete(stage);
+  target.stages.add(stage);
+  if (stage === AWSCURRENT && holder) {
+    versionWithStage(secret, AWSPREVIOUS)?.stages.delete(AWSPREVIOUS);
+    holder.stages.add(AWSPREVIOUS);
+  }
+}
+
+/** True while a rotation is under way or stuck: AWSPENDING on a version that is not AWSCURRENT. */
+export function pendingRotationVersion(secret: StoredSecret): StoredVersion | undefined {
+  const pending = versionWithStage(secret, AWSPENDING);
+  return pending && !pending.stages.has(AWSCURRENT) ? pending : undefined;
+}
+
+export function sameValue(version: StoredVersion, secretString: string | undefined, secretBinary: Buffer | undefined): boolean {
+  if (secretString !== undefined) return version.secretString === secretString;
+  if (secretBinary !== undefined) return version.secretBinary !== undefined && version.secretBinary.equals(secretBinary);
+  return false;
+}
+
+/** Labelled versions only, as DescribeSecret and ListSecrets show them. */
+export function versionsToStages(secret: StoredSecret): Record<string, string[]> | undefined {
+  const entries = [...secret.versions.values()].filter((v) => v.stages.size > 0).map((v): [string, string[]] => [v.versionId, [...v.stages]]);
+  return entries.length > 0 ? Object.fromEntries(entries) : undefined;
+}
