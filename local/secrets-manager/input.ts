@@ -1,4 +1,8 @@
-import { validation } from './errors';
+import { ApiError, validation } from './errors';
+
+/** A member of the wrong JSON type fails in AWS's deserializer, before any validation. */
+const wrongType = (name: string, expected: string): ApiError =>
+  new ApiError('SerializationException', `Member '${name}' must be ${expected}.`);
 
 /**
  * Typed reads of a request body's members, failing the way AWS's validation layer does
@@ -15,7 +19,7 @@ export function optionalString(
 ): string | undefined {
   const value = body[name];
   if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'string') throw validation(`Value at '${lowerFirst(name)}' failed to satisfy constraint: Member must be a string`);
+  if (typeof value !== 'string') throw wrongType(name, 'a string');
   const { min = 0, max = Number.MAX_SAFE_INTEGER, pattern } = limits;
   if (value.length < min || value.length > max) {
     throw validation(
@@ -39,7 +43,7 @@ export function requiredString(body: Body, name: string, limits: { min?: number;
 export function optionalBoolean(body: Body, name: string): boolean | undefined {
   const value = body[name];
   if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'boolean') throw validation(`Value at '${lowerFirst(name)}' failed to satisfy constraint: Member must be a boolean`);
+  if (typeof value !== 'boolean') throw wrongType(name, 'a boolean');
   return value;
 }
 
@@ -47,7 +51,7 @@ export function optionalInteger(body: Body, name: string, min: number, max: numb
   const value = body[name];
   if (value === undefined || value === null) return undefined;
   if (typeof value !== 'number' || !Number.isInteger(value)) {
-    throw validation(`Value at '${lowerFirst(name)}' failed to satisfy constraint: Member must be an integer`);
+    throw wrongType(name, 'an integer');
   }
   if (value < min || value > max) {
     throw validation(
@@ -61,7 +65,7 @@ export function optionalStringList(body: Body, name: string, limits: { min?: num
   const value = body[name];
   if (value === undefined || value === null) return undefined;
   if (!Array.isArray(value) || !value.every((v): v is string => typeof v === 'string')) {
-    throw validation(`Value at '${lowerFirst(name)}' failed to satisfy constraint: Member must be a list of strings`);
+    throw wrongType(name, 'a list of strings');
   }
   const { min = 0, max = Number.MAX_SAFE_INTEGER } = limits;
   if (value.length < min || value.length > max) {

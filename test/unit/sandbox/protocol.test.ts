@@ -35,8 +35,13 @@ describe('AWS JSON 1.1 protocol', () => {
     expect(await res.json()).toMatchObject({ __type: 'SerializationException' });
   });
 
-  it('answers a member of the wrong type with ValidationException naming the member', async () => {
+  it('answers a member of the wrong JSON type with SerializationException naming the member', async () => {
     const res = await raw('secretsmanager.CreateSecret', JSON.stringify({ Name: 42 }));
+    expect(await res.json()).toMatchObject({ __type: 'SerializationException', message: expect.stringContaining("'Name'") });
+  });
+
+  it('answers a constraint violation with ValidationException naming the member', async () => {
+    const res = await raw('secretsmanager.CreateSecret', JSON.stringify({ Name: 'bad name with spaces' }));
     expect(await res.json()).toMatchObject({ __type: 'ValidationException', message: expect.stringContaining("'name'") });
   });
 
