@@ -1,0 +1,77 @@
+import { readFileSync } from 'node:fs';
+import { RotationError } from './errors';
+
+/**
+ * Rotation settings, read from the environment once. The password variables are the ones
+ * AWS's templates read, with the same defaults, so a function can replace theirs unchanged.
+ */
+export interface PasswordPolicy {
+  PasswordLength: number;
+  ExcludeCharacters: string;
+  ExcludeNumbers: boolean;
+  ExcludePunctuation: boolean;
+  ExcludeUppercase: boolean;
+  ExcludeLowercase: boolean;
+  RequireEachIncludedType: boolean;
+}
+
+export interface RotationConfig {
+  password: PasswordPolicy;
+  /** How long a database connection attempt may take before the step fails. */
+  connectTimeoutMs: number;
+  /** PEM bundle of certificate authorities trusted for database TLS, when configured. */
+  caBundle?: string;
+  /** AWS's templates take SECRETS_MANAGER_ENDPOINT; the SDK's own AWS_ENDPOINT_URL_* work too. */
+  secretsManagerEndpoint?: string;
+}
+
+export class ConfigError extends RotationError {
+  override name = 'ConfigError';
+}
+
+type Env = Record<string, string | undefined>;
+
+/** As AWS's templates: true, 1, y or yes (any case) mean yes. */
+function flag(env: Env, name: string, fallback: boolean): boolean {
+  const value = env[name];
+  if (value === undefined || value === '') return fallback;
+  return ['true', '1', 'y', 'yes'].includes(value.trim().toLowerCase());
+}
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const value = env[name];
+  if (value === undefined || value === '') return fallback;
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < min || parsed > max) {
+    throw new ConfigError(`Environment variable ${name} must be a whole number from ${min} to ${max}, got "${value.slice(0, 20)}".`);
+  }
+  return parsed;
+}
+
+export function readRotationConfig(env: Env, defaults: { excludeCharacters: string }): RotationConfig {
+  const caFile = env['DB_TLS_CA_FILE'];
+  let caBundle: string | undefined;
+  if (caFile) {
+    try {
+      caBundle = readFileSync(caFile, 'utf8');
+    } catch (err) {
+      throw new ConfigError(`DB_TLS_CA_FILE names ${caFile}, which cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'}): bundle the CA file with the function or unset the variable.`);
+    }
+    if (!caBundle.includes('-----BEGIN CERTIFICATE-----')) throw new ConfigError(`DB_TLS_CA_FILE (${caFile}) holds no PEM certificate.`);
+  }
+  const endpoint = env['SECRETS_MANAGER_ENDPOINT'];
+  return {
+    password: {
+      PasswordLength: integer(env, 'PASSWORD_LENGTH', 32, 1, 4096),
+      ExcludeCharacters: env['EXCLUDE_CHARACTERS'] ?? defaults.excludeCharacters,
+      ExcludeNumbers: flag(env, 'EXCLUDE_NUMBERS', false),
+      ExcludePunctuation: flag(env, 'EXCLUDE_PUNCTUATION', false),
+      ExcludeUppercase: flag(env, 'EXCLUDE_UPPERCASE', false),
+      ExcludeLowercase: flag(env, 'EXCLUDE_LOWERCASE', false),
+      RequireEachIncludedType: flag(env, 'REQUIRE_EACH_INCLUDED_TYPE', true),
+    },
+    connectTimeoutMs: integer(env, 'DB_CONNECT_TIMEOUT_MS', 5000, 100, 60_000),
+    ...(caBundle === undefined ? {} : { caBundle }),
+    ...(endpoint ? { secretsManagerEndpoint: endpoint } : {}),
+  };
+}

@@ -1,0 +1,150 @@
+import type { ConnectionTarget, Engine } from '../engines/types';
+import type { RotationConfig } from './config';
+import { GuardError, InvalidSecretError, LoginError, PrecheckError } from './errors';
+import type { RotationRequest } from './event';
+import { parseAdminSecret, parseDatabaseSecret, withCredential, type DatabaseSecret, type EngineContract, type TlsPreference } from './secret';
+import { AWSCURRENT, AWSPENDING, AWSPREVIOUS, versionWith, type SecretMetadata, type SecretsApi } from './secrets-api';
+import { checkAdminHost, pendingUsername, setPendingPassword } from './strategies';
+
+/** What the protocol logs through: Powertools Logger fits; so does console. */
+export interface Log {
+  info(message: string, ...extra: Record<string, unknown>[]): void;
+  warn(message: string, ...extra: Record<string, unknown>[]): void;
+}
+
+export interface RotationContext {
+  secrets: SecretsApi;
+  engine: Engine;
+  contract: EngineContract;
+  config: RotationConfig;
+  log: Log;
+}
+
+export type StepResult = 'done' | 'already-current';
+
+/**
+ * One step of a rotation, written once for every engine and strategy. Each step is idempotent:
+ * Secrets Manager retries whole rotations, and a step may arrive twice.
+ */
+export async function runStep(request: RotationRequest, ctx: RotationContext): Promise<StepResult> {
+  const meta = await ctx.secrets.describe(request.secretId);
+  if (precheck(meta, request) === 'already-current') {
+    ctx.log.info('Version is already AWSCURRENT; nothing to do', { step: request.step, versionId: request.token });
+    return 'already-current';
+  }
+  const run = { createSecret, setSecret, testSecret, finishSecret }[request.step];
+  await run(request, meta, ctx);
+  return 'done';
+}
+
+/** The ladder AWS's templates climb before every step. */
+function precheck(meta: SecretMetadata, { secretId, token }: RotationRequest): 'proceed' | 'already-current' {
+  if (meta.rotationEnabled === false) {
+    throw new PrecheckError(`Rotation is not enabled for secret ${meta.arn}: turn it on (RotateSecret with rules) before rotating.`);
+  }
+  const stages = meta.versions[token];
+  if (!stages) throw new PrecheckError(`ClientRequestToken ${token} is not a version of secret ${secretId}: start rotations with RotateSecret.`);
+  if (stages.includes(AWSCURRENT)) return 'already-current';
+  if (!stages.includes(AWSPENDING)) {
+    throw new PrecheckError(`Version ${token} of secret ${secretId} is not AWSPENDING: it is not the version being rotated to.`);
+  }
+  return 'proceed';
+}
+
+async function loadCurrent(arn: string, ctx: RotationContext): Promise<DatabaseSecret> {
+  return parseDatabaseSecret(await ctx.secrets.value(arn, AWSCURRENT), ctx.contract, `The AWSCURRENT version of ${arn}`);
+}
+
+async function loadPending(arn: string, token: string, ctx: RotationContext): Promise<DatabaseSecret> {
+  const value = await ctx.secrets.value(arn, AWSPENDING, token);
+  if (value === undefined) throw new PrecheckError(`Version ${token} of ${arn} has no value yet: createSecret must run before this step.`);
+  return parseDatabaseSecret(value, ctx.contract, `The AWSPENDING version ${token} of ${arn}`);
+}
+
+function targetOf(secret: { host: string; port: number; dbname?: string }, tls: TlsPreference, ctx: RotationContext): ConnectionTarget {
+  const dbname = secret.dbname ?? ctx.engine.defaultDbName;
+  return {
+    host: secret.host,
+    port: secret.port,
+    ...(dbname === undefined ? {} : { dbname }),
+    tls: tls === 'plaintext' ? { kind: 'plaintext' } : { kind: 'verify', ...(ctx.config.caBundle ? { ca: ctx.config.caBundle } : {}) },
+    connectTimeoutMs: ctx.config.connectTimeoutMs,
+  };
+}
+
+async function createSecret(request: RotationRequest, meta: SecretMetadata, ctx: RotationContext): Promise<void> {
+  const current = await loadCurrent(meta.arn, ctx);
+  const stored = await ctx.secrets.value(meta.arn, AWSPENDING, request.token);
+  if (stored !== undefined) {
+    // A retry: keep the password already generated for this token, after checking it is well-formed.
+    parseDatabaseSecret(stored, ctx.contract, `The AWSPENDING version ${request.token} of ${meta.arn}`);
+    ctx.log.info('createSecret: pending value already stored for this token', { versionId: request.token });
+    return;
+  }
+  const username = pendingUsername(current, ctx.engine);
+  const password = await ctx.secrets.randomPassword(ctx.config.password);
+  await ctx.secrets.putPending(meta.arn, request.token, withCredential(current, username, password), request.rotationToken);
+  ctx.log.info('createSecret: stored a new pending credential', { versionId: request.token, username, strategy: current.strategy });
+}
+
+async function setSecret(request: RotationRequest, meta: SecretMetadata, ctx: RotationContext): Promise<void> {
+  const current = await loadCurrent(meta.arn, ctx);
+  const pending = await loadPending(meta.arn, request.token, ctx);
+  // Pending must name the same server, and the user this strategy rotates to (confused-deputy guards).
+  if (pending.host !== current.host || pending.port !== current.port || (pending.dbname ?? null) !== (current.dbname ?? null)) {
+    throw new GuardError(`The AWSPENDING and AWSCURRENT versions of ${meta.arn} name different databases: they must be the same host, port and dbname.`);
+  }
+  const expectedUser = pendingUsername(current, ctx.engine);
+  if (pending.username !== expectedUser || pending.strategy !== current.strategy) {
+    throw new GuardError(`The AWSPENDING version of ${meta.arn} is for user "${pending.username}", but the ${current.strategy} strategy rotates "${expectedUser}".`);
+  }
+  const target = targetOf(pending, pending.tls, ctx);
+  if (pending.tls === 'plaintext') ctx.log.warn('TLS is off for this database ("ssl": false in the secret); credentials cross the network unencrypted', { host: pending.host });
+
+  if ((await ctx.engine.checkLogin(target, pending)).ok) {
+    ctx.log.info('setSecret: the pending password already logs in', { username: pending.username });
+    return;
+  }
+  const how = await setPendingPassword({
+    engine: ctx.engine,
+    target,
+    current,
+    pending,
+    previous: async () => {
+      const value = await ctx.secrets.value(meta.arn, AWSPREVIOUS);
+      if (value === undefined) return undefined;
+      try {
+        return parseDatabaseSecret(value, ctx.contract, `The AWSPREVIOUS version of ${meta.arn}`);
+      } catch (err) {
+        if (err instanceof InvalidSecretError) return undefined; // an old, malformed version is no way in
+        throw err;
+      }
+    },
+    admin: async () => {
+      const adminArn = current.masterarn!;
+      const secret = parseAdminSecret(await ctx.secrets.value(adminArn, AWSCURRENT), `The admin secret ${adminArn}`);
+      checkAdminHost(secret, current, adminArn);
+      // Never weaker than the rotated secret asks for: plaintext only if both say so.
+      const tls: TlsPreference = secret.tls === 'plaintext' && current.tls === 'plaintext' ? 'plaintext' : 'verify';
+      return { secret, target: targetOf(current, tls, ctx) };
+    },
+  });
+  ctx.log.info('setSecret: pending password set', { username: pending.username, how });
+}
+
+async function testSecret(request: RotationRequest, meta: SecretMetadata, ctx: RotationContext): Promise<void> {
+  const pending = await loadPending(meta.arn, request.token, ctx);
+  const result = await ctx.engine.checkLogin(targetOf(pending, pending.tls, ctx), pending);
+  if (!result.ok) {
+    throw new LoginError(`The AWSPENDING credential (user "${pending.username}") does not log in to ${pending.host}:${pending.port}: setSecret did not take effect.`);
+  }
+  ctx.log.info('testSecret: the pending credential logs in', { username: pending.username });
+}
+
+async function finishSecret(request: RotationRequest, meta: SecretMetadata, ctx: RotationContext): Promise<void> {
+  const currentVersion = versionWith(meta.versions, AWSCURRENT);
+  await ctx.secrets.moveCurrent(meta.arn, request.token, currentVersion);
+  // AWS's templates leave AWSPENDING beside AWSCURRENT (their issue #168); we take it off.
+  await ctx.secrets.removePending(meta.arn, request.token);
+  ctx.log.info('finishSecret: AWSCURRENT moved', { versionId: request.token, previousVersionId: currentVersion });
+}

@@ -1,0 +1,101 @@
+import type { ConnectionTarget, Credential, Engine } from '../engines/types';
+import { GuardError, InvalidSecretError, LoginError } from './errors';
+import type { AdminSecret, DatabaseSecret } from './secret';
+
+/**
+ * How each strategy picks the pending user and changes its password.
+ * - single: the user changes its own password (AWS's single-user templates).
+ * - alternating: two users, `<name>` and `<name>_clone`; the admin creates or aligns the one not
+ *   in use, so the credential applications hold keeps working (AWS's multi-user templates).
+ * - pair: two users the team created itself, named in `usernames`; the admin only sets passwords.
+ */
+const CLONE_SUFFIX = '_clone';
+
+export function alternateUsername(username: string, maxBytes: number): string {
+  if (username.endsWith(CLONE_SUFFIX) && username.length > CLONE_SUFFIX.length) return username.slice(0, -CLONE_SUFFIX.length);
+  const alternate = `${username}${CLONE_SUFFIX}`;
+  if (Buffer.byteLength(alternate, 'utf8') > maxBytes) {
+    throw new InvalidSecretError(
+      'username',
+      `The alternate user for "${username}" would be "${alternate}", longer than this engine's ${maxBytes}-byte limit: shorten the user name or use the pair strategy.`,
+    );
+  }
+  return alternate;
+}
+
+export function pendingUsername(current: DatabaseSecret, engine: Engine): string {
+  switch (current.strategy) {
+    case 'single':
+      return current.username;
+    case 'alternating':
+      return alternateUsername(current.username, engine.maxUsernameLength);
+    case 'pair': {
+      const [a, b] = current.usernames!;
+      return current.username === a ? b : a;
+    }
+  }
+}
+
+export interface SetPasswordInput {
+  engine: Engine;
+  target: ConnectionTarget;
+  current: DatabaseSecret;
+  pending: DatabaseSecret;
+  /** Loads the admin credential (alternating and pair strategies only). */
+  admin: () => Promise<{ secret: AdminSecret; target: ConnectionTarget }>;
+  /** Loads AWSPREVIOUS, when it exists and parses. */
+  previous: () => Promise<DatabaseSecret | undefined>;
+}
+
+const credential = (s: { username: string; password: string }): Credential => ({ username: s.username, password: s.password });
+
+/** Change the pending user's password to the pending one, as the strategy says. */
+export async function setPendingPassword(input: SetPasswordInput): Promise<'as-current' | 'as-previous' | 'as-admin'> {
+  const { engine, target, current, pending } = input;
+  if (current.strategy === 'single') {
+    if ((await engine.checkLogin(target, credential(current))).ok) {
+      await engine.setOwnPassword(target, credential(current), pending.password);
+      return 'as-current';
+    }
+    // As AWS's templates: the current password may not be set yet if the last rotation failed after setSecret.
+    const previous = await input.previous();
+    if (previous && previous.username === pending.username && previous.host === pending.host && previous.port === pending.port) {
+      if ((await engine.checkLogin(target, credential(previous))).ok) {
+        await engine.setOwnPassword(target, credential(previous), pending.password);
+        return 'as-previous';
+      }
+    }
+    throw new LoginError(
+      `Neither the AWSCURRENT nor the AWSPREVIOUS password of user "${pending.username}" logs in to ${pending.host}:${pending.port}: set a working password in AWSCURRENT, then rotate again.`,
+    );
+  }
+
+  // Before the admin acts, prove the caller holds a working credential for this very database.
+  if (!(await engine.checkLogin(target, credential(current))).ok) {
+    throw new LoginError(
+      `The AWSCURRENT credential (user "${current.username}") does not log in to ${current.host}:${current.port}; refusing to use the admin credential. Fix AWSCURRENT, then rotate again.`,
+    );
+  }
+  const admin = await input.admin();
+  const alternate = { username: pending.username, password: pending.password };
+  if (current.strategy === 'alternating' && pending.username.endsWith(CLONE_SUFFIX)) {
+    await engine.alignAlternateUser(admin.target, credential(admin.secret), current.username, alternate);
+  } else {
+    await engine.setPasswordAsAdmin(admin.target, credential(admin.secret), pending.username, pending.password);
+  }
+  return 'as-admin';
+}
+
+/** The admin must administer the same database server the rotated secret names (confused-deputy guard). */
+export function checkAdminHost(admin: AdminSecret, current: DatabaseSecret, adminArn: string): void {
+  if (admin.host === undefined) {
+    throw new GuardError(
+      `The admin secret ${adminArn} has no "host", so it cannot be matched to ${current.host}: add host and port to it (RDS-managed admin secrets need the RDS integration).`,
+    );
+  }
+  if (admin.host !== current.host || (admin.port !== undefined && admin.port !== current.port)) {
+    throw new GuardError(
+      `The admin secret ${adminArn} is for ${admin.host}:${admin.port ?? current.port}, not ${current.host}:${current.port}: "masterarn" must name the admin of the same server.`,
+    );
+  }
+}

@@ -1,0 +1,54 @@
+import type { ConnectionTarget, Credential, Engine, LoginResult } from '../../shared/engines/types';
+
+/**
+ * An in-memory database for unit tests of the protocol: users and passwords, plus a record of
+ * every verb called, so tests can assert who did what.
+ */
+export class FakeEngine implements Engine {
+  readonly name = 'fake';
+  readonly defaultPort = 5432;
+  readonly defaultDbName = 'postgres';
+  readonly maxUsernameLength = 63;
+  readonly defaultExcludeCharacters = ':/@"\'\\';
+  readonly users = new Map<string, string>();
+  readonly calls: string[] = [];
+  unreachable = false;
+
+  constructor(users: Record<string, string> = {}) {
+    for (const [u, p] of Object.entries(users)) this.users.set(u, p);
+  }
+
+  private login(who: Credential): boolean {
+    if (this.unreachable) throw new Error('connect ECONNREFUSED');
+    return this.users.get(who.username) === who.password;
+  }
+
+  async checkLogin(_target: ConnectionTarget, who: Credential): Promise<LoginResult> {
+    this.calls.push(`checkLogin ${who.username}`);
+    return this.login(who) ? { ok: true } : { ok: false, reason: 'rejected', detail: 'password authentication failed' };
+  }
+
+  async setOwnPassword(_target: ConnectionTarget, who: Credential, newPassword: string): Promise<void> {
+    this.calls.push(`setOwnPassword ${who.username}`);
+    if (!this.login(who)) throw new Error('login rejected');
+    this.users.set(who.username, newPassword);
+  }
+
+  async alignAlternateUser(_target: ConnectionTarget, admin: Credential, baseUsername: string, alternate: Credential): Promise<void> {
+    this.calls.push(`alignAlternateUser ${baseUsername} -> ${alternate.username} as ${admin.username}`);
+    if (!this.login(admin)) throw new Error('admin login rejected');
+    this.users.set(alternate.username, alternate.password);
+  }
+
+  async setPasswordAsAdmin(_target: ConnectionTarget, admin: Credential, username: string, newPassword: string): Promise<void> {
+    this.calls.push(`setPasswordAsAdmin ${username} as ${admin.username}`);
+    if (!this.login(admin)) throw new Error('admin login rejected');
+    if (!this.users.has(username)) throw new Error(`no user ${username}`);
+    this.users.set(username, newPassword);
+  }
+
+  async endSessions(_target: ConnectionTarget, admin: Credential, username: string): Promise<number> {
+    this.calls.push(`endSessions ${username} as ${admin.username}`);
+    return 0;
+  }
+}

@@ -1,0 +1,289 @@
+import {
+  DescribeSecretCommand,
+  GetRandomPasswordCommand,
+  GetSecretValueCommand,
+  PutSecretValueCommand,
+  ResourceNotFoundException,
+  SecretsManagerClient,
+  UpdateSecretVersionStageCommand,
+} from '@aws-sdk/client-secrets-manager';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { readRotationConfig } from '../../../shared/rotation/config';
+import { GuardError, InvalidSecretError, LoginError, PrecheckError } from '../../../shared/rotation/errors';
+import type { RotationStep } from '../../../shared/rotation/event';
+import { runStep, type Log, type RotationContext } from '../../../shared/rotation/protocol';
+import { SecretsApi } from '../../../shared/rotation/secrets-api';
+import { FakeEngine } from '../../support/fake-engine';
+
+const ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:app-AbCdEf';
+const ADMIN_ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:admin-XyZ123';
+const TOKEN = 'a1b2c3d4-0000-4000-8000-000000000001';
+const CURRENT_V = 'a1b2c3d4-0000-4000-8000-000000000000';
+const PREVIOUS_V = 'a1b2c3d4-0000-4000-8000-00000000000f';
+
+const sm = mockClient(SecretsManagerClient);
+const logLines: string[] = [];
+const log: Log = {
+  info: (m, ...e) => logLines.push(`${m} ${JSON.stringify(e)}`),
+  warn: (m, ...e) => logLines.push(`WARN ${m} ${JSON.stringify(e)}`),
+};
+
+const base = { engine: 'postgres', host: 'db.internal', port: 5432, username: 'app', password: 'current-pw', dbname: 'orders' };
+
+/** A minimal stateful Secrets Manager behind aws-sdk-client-mock: versions with stages and values. */
+function world(options: { rotationEnabled?: boolean; versions?: Record<string, { stages: string[]; value?: object }>; admin?: object } = {}) {
+  const versions = new Map(Object.entries(options.versions ?? {
+    [CURRENT_V]: { stages: ['AWSCURRENT'], value: base },
+    [TOKEN]: { stages: ['AWSPENDING'] },
+  }));
+  sm.reset();
+  sm.on(DescribeSecretCommand).callsFake(() => ({
+    ARN,
+    ...(options.rotationEnabled === undefined ? { RotationEnabled: true } : { RotationEnabled: options.rotationEnabled }),
+    VersionIdsToStages: Object.fromEntries([...versions].filter(([, v]) => v.stages.length > 0).map(([id, v]) => [id, [...v.stages]])),
+  }));
+  sm.on(GetSecretValueCommand).callsFake((input: { SecretId: string; VersionId?: string; VersionStage?: string }) => {
+    if (input.SecretId === ADMIN_ARN) {
+      if (!options.admin) throw new ResourceNotFoundException({ message: 'no admin', $metadata: {} });
+      return { SecretString: JSON.stringify(options.admin) };
+    }
+    const entry = input.VersionId ? versions.get(input.VersionId) : [...versions.values()].find((v) => v.stages.includes(input.VersionStage ?? 'AWSCURRENT'));
+    if (!entry?.value || (input.VersionStage && !entry.stages.includes(input.VersionStage))) {
+      throw new ResourceNotFoundException({ message: "Secrets Manager can't find the specified secret value", $metadata: {} });
+    }
+    return { SecretString: JSON.stringify(entry.value) };
+  });
+  sm.on(GetRandomPasswordCommand).resolves({ RandomPassword: 'generated-pw' });
+  sm.on(PutSecretValueCommand).callsFake((input: { ClientRequestToken: string; SecretString: string; VersionStages: string[] }) => {
+    versions.set(input.ClientRequestToken, { stages: input.VersionStages, value: JSON.parse(input.SecretString) as object });
+    return {};
+  });
+  sm.on(UpdateSecretVersionStageCommand).callsFake((input: { VersionStage: string; MoveToVersionId?: string; RemoveFromVersionId?: string }) => {
+    if (input.RemoveFromVersionId) {
+      const from = versions.get(input.RemoveFromVersionId)!;
+      from.stages = from.stages.filter((s) => s !== input.VersionStage);
+      if (input.VersionStage === 'AWSCURRENT') from.stages.push('AWSPREVIOUS');
+    }
+    if (input.MoveToVersionId) versions.get(input.MoveToVersionId)!.stages.push(input.VersionStage);
+    return {};
+  });
+  return versions;
+}
+
+function context(engine: FakeEngine): RotationContext {
+  return {
+    secrets: new SecretsApi(new SecretsManagerClient({ region: 'us-east-1' })),
+    engine,
+    contract: { engines: ['postgres', 'aurora-postgresql'], defaultPort: 5432 },
+    config: readRotationConfig({}, { excludeCharacters: engine.defaultExcludeCharacters }),
+    log,
+  };
+}
+
+const step = (s: RotationStep, ctx: RotationContext, extra: { rotationToken?: string; token?: string } = {}) =>
+  runStep({ step: s, secretId: ARN, token: extra.token ?? TOKEN, ...(extra.rotationToken ? { rotationToken: extra.rotationToken } : {}) }, ctx);
+
+beforeEach(() => {
+  logLines.length = 0;
+});
+
+describe('pre-check ladder', () => {
+  it('refuses every step when rotation is disabled', async () => {
+    world({ rotationEnabled: false });
+    await expect(step('createSecret', context(new FakeEngine()))).rejects.toThrow(PrecheckError);
+    expect(sm.commandCalls(PutSecretValueCommand)).toHaveLength(0);
+  });
+
+  it('refuses a token that is not a version of the secret', async () => {
+    world();
+    await expect(step('setSecret', context(new FakeEngine()), { token: 'ffffffff-0000-4000-8000-000000000009' })).rejects.toThrow(/is not a version of secret/);
+  });
+
+  it('refuses a token that is not AWSPENDING', async () => {
+    world({ versions: { [CURRENT_V]: { stages: ['AWSCURRENT'], value: base }, [TOKEN]: { stages: ['CUSTOM'], value: base } } });
+    await expect(step('setSecret', context(new FakeEngine()))).rejects.toThrow(/is not AWSPENDING/);
+  });
+
+  it('succeeds at once, for any step, when the token is already AWSCURRENT', async () => {
+    world({ versions: { [TOKEN]: { stages: ['AWSCURRENT', 'AWSPENDING'], value: base } } });
+    const engine = new FakeEngine();
+    for (const s of ['createSecret', 'setSecret', 'testSecret', 'finishSecret'] as const) {
+      await expect(step(s, context(engine))).resolves.toBe('already-current');
+    }
+    expect(engine.calls).toEqual([]);
+    expect(sm.commandCalls(UpdateSecretVersionStageCommand)).toHaveLength(0);
+  });
+});
+
+describe('createSecret', () => {
+  it('stores a generated password as AWSPENDING with the token and RotationToken, keeping every other key', async () => {
+    const versions = world({ versions: { [CURRENT_V]: { stages: ['AWSCURRENT'], value: { ...base, custom: { keep: true } } }, [TOKEN]: { stages: ['AWSPENDING'] } } });
+    await step('createSecret', context(new FakeEngine()), { rotationToken: 'rotation-token-0000-1111-2222-333344445555' });
+    const put = sm.commandCalls(PutSecretValueCommand)[0]!.args[0].input;
+    expect(put).toMatchObject({ SecretId: ARN, ClientRequestToken: TOKEN, VersionStages: ['AWSPENDING'], RotationToken: 'rotation-token-0000-1111-2222-333344445555' });
+    expect(versions.get(TOKEN)?.value).toEqual({ ...base, custom: { keep: true }, password: 'generated-pw' });
+    expect(sm.commandCalls(GetRandomPasswordCommand)[0]!.args[0].input).toEqual({
+      PasswordLength: 32, ExcludeCharacters: ':/@"\'\\', ExcludeNumbers: false, ExcludePunctuation: false, ExcludeUppercase: false, ExcludeLowercase: false, RequireEachIncludedType: true,
+    });
+  });
+
+  it('reuses the value already stored for the token (a retried step)', async () => {
+    world({ versions: { [CURRENT_V]: { stages: ['AWSCURRENT'], value: base }, [TOKEN]: { stages: ['AWSPENDING'], value: { ...base, password: 'first-try' } } } });
+    await step('createSecret', context(new FakeEngine()));
+    expect(sm.commandCalls(PutSecretValueCommand)).toHaveLength(0);
+    expect(sm.commandCalls(GetRandomPasswordCommand)).toHaveLength(0);
+  });
+
+  it('names the alternate user <name>_clone, and back', async () => {
+    const versions = world({ versions: { [CURRENT_V]: { stages: ['AWSCURRENT'], value: { ...base, masterarn: ADMIN_ARN } }, [TOKEN]: { stages: ['AWSPENDING'] } } });
+    await step('createSecret', context(new FakeEngine()));
+    expect(versions.get(TOKEN)?.value).toMatchObject({ username: 'app_clone' });
+    const back = world({ versions: { [CURRENT_V]: { stages: ['AWSCURRENT'], value: { ...base, username: 'app_clone', masterarn: ADMIN_ARN } }, [TOKEN]: { stages: ['AWSPENDING'] } } });
+    await step('createSecret', context(new FakeEngine()));
+    expect(back.get(TOKEN)?.value).toMatchObject({ username: 'app' });
+  });
+
+  it('refuses an alternate name over the engine limit instead of truncating it', async () => {
+    world({ versions: { [CURRENT_V]: { stages: ['AWSCURRENT'], value: { ...base, username: 'u'.repeat(60), masterarn: ADMIN_ARN } }, [TOKEN]: { stages: ['AWSPENDING'] } } });
+    await expect(step('createSecret', context(new FakeEngine()))).rejects.toThrow(InvalidSecretError);
+    expect(sm.commandCalls(PutSecretValueCommand)).toHaveLength(0);
+  });
+
+  it('refuses a malformed AWSCURRENT without writing anything', async () => {
+    world({ versions: { [CURRENT_V]: { stages: ['AWSCURRENT'], value: { host: 'h' } }, [TOKEN]: { stages: ['AWSPENDING'] } } });
+    await expect(step('createSecret', context(new FakeEngine()))).rejects.toThrow(/lacks "engine"/);
+    expect(sm.commandCalls(PutSecretValueCommand)).toHaveLength(0);
+  });
+});
+
+const pendingWorld = (current: object, pending: object, previous?: object, admin?: object) =>
+  world({
+    versions: {
+      ...(previous ? { [PREVIOUS_V]: { stages: ['AWSPREVIOUS'], value: previous } } : {}),
+      [CURRENT_V]: { stages: ['AWSCURRENT'], value: current },
+      [TOKEN]: { stages: ['AWSPENDING'], value: pending },
+    },
+    ...(admin ? { admin } : {}),
+  });
+
+describe('setSecret, single user', () => {
+  it('changes the password as the user itself', async () => {
+    pendingWorld(base, { ...base, password: 'new-pw' });
+    const engine = new FakeEngine({ app: 'current-pw' });
+    await step('setSecret', context(engine));
+    expect(engine.users.get('app')).toBe('new-pw');
+    expect(engine.calls).toEqual(['checkLogin app', 'checkLogin app', 'setOwnPassword app']);
+  });
+
+  it('does nothing when the pending password already logs in (delivered twice)', async () => {
+    pendingWorld(base, { ...base, password: 'new-pw' });
+    const engine = new FakeEngine({ app: 'new-pw' });
+    await step('setSecret', context(engine));
+    expect(engine.calls).toEqual(['checkLogin app']);
+  });
+
+  it('falls back to AWSPREVIOUS when AWSCURRENT does not log in, as AWS templates do', async () => {
+    pendingWorld({ ...base, password: 'never-set' }, { ...base, password: 'new-pw' }, { ...base, password: 'old-pw' });
+    const engine = new FakeEngine({ app: 'old-pw' });
+    await step('setSecret', context(engine));
+    expect(engine.users.get('app')).toBe('new-pw');
+  });
+
+  it('fails clearly, changing nothing, when no credential logs in', async () => {
+    pendingWorld({ ...base, password: 'wrong' }, { ...base, password: 'new-pw' });
+    const engine = new FakeEngine({ app: 'real-pw' });
+    const error = await step('setSecret', context(engine)).catch((e: Error) => e);
+    expect(error).toBeInstanceOf(LoginError);
+    expect(String(error)).not.toMatch(/wrong|new-pw|real-pw/);
+    expect(engine.users.get('app')).toBe('real-pw');
+  });
+
+  it.each([
+    ['another host', { host: 'evil.internal' }],
+    ['another port', { port: 5433 }],
+    ['another database', { dbname: 'other' }],
+    ['another user', { username: 'postgres' }],
+  ])('refuses a pending version that names %s (confused deputy)', async (_what, change) => {
+    pendingWorld(base, { ...base, password: 'new-pw', ...change });
+    const engine = new FakeEngine({ app: 'current-pw', postgres: 'x' });
+    await expect(step('setSecret', context(engine))).rejects.toThrow(GuardError);
+    expect(engine.calls).toEqual([]);
+  });
+
+  it('warns when the secret turns TLS off', async () => {
+    pendingWorld({ ...base, ssl: false }, { ...base, ssl: false, password: 'new-pw' });
+    await step('setSecret', context(new FakeEngine({ app: 'current-pw' })));
+    expect(logLines.some((l) => l.startsWith('WARN TLS is off'))).toBe(true);
+  });
+});
+
+describe('setSecret, alternating users', () => {
+  const current = { ...base, masterarn: ADMIN_ARN };
+  const admin = { engine: 'postgres', host: 'db.internal', port: 5432, username: 'master', password: 'admin-pw' };
+
+  it('creates or aligns the clone as the admin, after proving AWSCURRENT logs in', async () => {
+    pendingWorld(current, { ...current, username: 'app_clone', password: 'clone-pw' }, undefined, admin);
+    const engine = new FakeEngine({ app: 'current-pw', master: 'admin-pw' });
+    await step('setSecret', context(engine));
+    expect(engine.calls).toEqual(['checkLogin app_clone', 'checkLogin app', 'alignAlternateUser app -> app_clone as master']);
+    expect(engine.users.get('app_clone')).toBe('clone-pw');
+  });
+
+  it('sets the base user password as the admin when rotating back from the clone', async () => {
+    const fromClone = { ...current, username: 'app_clone', password: 'clone-pw' };
+    pendingWorld(fromClone, { ...current, username: 'app', password: 'base-new' }, undefined, admin);
+    const engine = new FakeEngine({ app: 'old', app_clone: 'clone-pw', master: 'admin-pw' });
+    await step('setSecret', context(engine));
+    expect(engine.calls.at(-1)).toBe('setPasswordAsAdmin app as master');
+    expect(engine.users.get('app')).toBe('base-new');
+  });
+
+  it('refuses to use the admin when AWSCURRENT does not log in', async () => {
+    pendingWorld(current, { ...current, username: 'app_clone', password: 'clone-pw' }, undefined, admin);
+    const engine = new FakeEngine({ app: 'something-else', master: 'admin-pw' });
+    await expect(step('setSecret', context(engine))).rejects.toThrow(/refusing to use the admin/);
+    expect(engine.calls.some((c) => c.includes('as master'))).toBe(false);
+  });
+
+  it('refuses an admin secret for another server', async () => {
+    pendingWorld(current, { ...current, username: 'app_clone', password: 'clone-pw' }, undefined, { ...admin, host: 'other-db.internal' });
+    const engine = new FakeEngine({ app: 'current-pw', master: 'admin-pw' });
+    await expect(step('setSecret', context(engine))).rejects.toThrow(/must name the admin of the same server/);
+    expect(engine.users.has('app_clone')).toBe(false);
+  });
+
+  it('refuses an admin secret without a host (RDS-managed) with a pointer to the RDS integration', async () => {
+    pendingWorld(current, { ...current, username: 'app_clone', password: 'clone-pw' }, undefined, { username: 'master', password: 'admin-pw' });
+    await expect(step('setSecret', context(new FakeEngine({ app: 'current-pw' })))).rejects.toThrow(/has no "host"/);
+  });
+});
+
+describe('setSecret, pre-created pair', () => {
+  it('sets the other user of the pair as the admin and creates nobody', async () => {
+    const current = { ...base, username: 'app_blue', masterarn: ADMIN_ARN, usernames: ['app_blue', 'app_green'] };
+    pendingWorld(current, { ...current, username: 'app_green', password: 'green-new' }, undefined, { ...base, username: 'master', password: 'admin-pw' });
+    const engine = new FakeEngine({ app_blue: 'current-pw', app_green: 'green-old', master: 'admin-pw' });
+    await step('setSecret', context(engine));
+    expect(engine.calls.at(-1)).toBe('setPasswordAsAdmin app_green as master');
+    expect([...engine.users.keys()].sort()).toEqual(['app_blue', 'app_green', 'master']);
+  });
+});
+
+describe('testSecret and finishSecret', () => {
+  it('testSecret fails when the pending credential does not log in', async () => {
+    pendingWorld(base, { ...base, password: 'new-pw' });
+    await expect(step('testSecret', context(new FakeEngine({ app: 'current-pw' })))).rejects.toThrow(LoginError);
+  });
+
+  it('finishSecret moves AWSCURRENT to the token and takes AWSPENDING off it', async () => {
+    const versions = pendingWorld(base, { ...base, password: 'new-pw' });
+    await step('finishSecret', context(new FakeEngine()));
+    expect(sm.commandCalls(UpdateSecretVersionStageCommand).map((c) => c.args[0].input)).toEqual([
+      { SecretId: ARN, VersionStage: 'AWSCURRENT', MoveToVersionId: TOKEN, RemoveFromVersionId: CURRENT_V },
+      { SecretId: ARN, VersionStage: 'AWSPENDING', RemoveFromVersionId: TOKEN },
+    ]);
+    expect(versions.get(TOKEN)?.stages).toEqual(['AWSCURRENT']);
+    expect(versions.get(CURRENT_V)?.stages).toEqual(['AWSPREVIOUS']);
+  });
+});
