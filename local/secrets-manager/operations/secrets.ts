@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { ApiError, invalidParameter, invalidRequest, validation } from '../errors';
 import { isBody, optionalBlob, optionalBoolean, optionalInteger, optionalString, optionalStringList, requiredString, type Body } from '../input';
 import type { StoredSecret, StoredVersion, Tag } from '../model';
-import { AWSCURRENT } from '../store';
+import { AWSCURRENT, sameValue } from '../store';
 import { compact, describeView, epochSeconds } from '../views';
 import { CLIENT_REQUEST_TOKEN, SECRET_ID, SECRET_STRING_MAX, type OperationContext } from './context';
 
@@ -57,7 +57,12 @@ export function createSecret(body: Body, { store, clock }: OperationContext): un
   if (existing?.deletedDate) {
     throw invalidRequest(`You can't create this secret because a secret with this name is already scheduled for deletion.`);
   }
-  if (existing) throw new ApiError('ResourceExistsException', `The operation failed because the secret ${name} already exists.`);
+  if (existing) {
+    // A retried CreateSecret (same token, same value) is answered as the first one was.
+    const version = token === undefined ? undefined : existing.versions.get(token);
+    if (version && sameValue(version, secretString, secretBinary)) return { ARN: existing.arn, Name: existing.name, VersionId: version.versionId };
+    throw new ApiError('ResourceExistsException', `The operation failed because the secret ${name} already exists.`);
+  }
 
   const now = clock.now();
   const secret: StoredSecret = {
@@ -87,7 +92,11 @@ export function describeSecret(body: Body, { store }: OperationContext): unknown
 
 export function deleteSecret(body: Body, { store, clock }: OperationContext): unknown {
   const secret = store.get(requiredString(body, 'SecretId', SECRET_ID), { allowDeleted: true });
-  const windowDays = optionalInteger(body, 'RecoveryWindowInDays', 7, 30);
+  // The API model sets no bounds; the service itself refuses windows outside 7–30 days.
+  const windowDays = optionalInteger(body, 'RecoveryWindowInDays', Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
+  if (windowDays !== undefined && (windowDays < 7 || windowDays > 30)) {
+    throw invalidParameter('The RecoveryWindowInDays value must be between 7 and 30 days (inclusive).');
+  }
   const force = optionalBoolean(body, 'ForceDeleteWithoutRecovery') ?? false;
   if (force && windowDays !== undefined) {
     throw invalidParameter("You can't use ForceDeleteWithoutRecovery in conjunction with RecoveryWindowInDays.");

@@ -17,8 +17,9 @@ const accessDay = (now: Date): Date => new Date(Date.UTC(now.getUTCFullYear(), n
 function selectVersion(secret: StoredSecret, versionId: string | undefined, stage: string | undefined): StoredVersion {
   if (versionId !== undefined) {
     const version = secret.versions.get(versionId);
-    if (!version || (stage !== undefined && !version.stages.has(stage))) {
-      throw notFound(`Secrets Manager can't find the specified secret value for VersionId: ${versionId}`);
+    if (!version) throw notFound(`Secrets Manager can't find the specified secret value for VersionId: ${versionId}`);
+    if (stage !== undefined && !version.stages.has(stage)) {
+      throw notFound('You provided a VersionStage that is not associated to the provided VersionId.');
     }
     return version;
   }
