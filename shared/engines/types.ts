@@ -50,8 +50,11 @@ export interface Engine {
   /** Logs in as `who` and runs a trivial query. */
   checkLogin(target: ConnectionTarget, who: Credential): Promise<LoginResult>;
 
-  /** As the user itself: change its own password (single-user strategy). */
-  setOwnPassword(target: ConnectionTarget, who: Credential, newPassword: string): Promise<void>;
+  /**
+   * As the user itself: change its own password (single-user strategy), in one connection.
+   * `rejected` when `who` cannot log in (nothing changed), so the caller can try another credential.
+   */
+  setOwnPassword(target: ConnectionTarget, who: Credential, newPassword: string): Promise<LoginResult>;
 
   /**
    * As the admin: create the alternate user if missing, or update it, so that it has the base

@@ -27,14 +27,42 @@ export type StepResult = 'done' | 'already-current';
  * Secrets Manager retries whole rotations, and a step may arrive twice.
  */
 export async function runStep(request: RotationRequest, ctx: RotationContext): Promise<StepResult> {
+  // The values a step needs are fetched alongside DescribeSecret, not after it: one round trip, not two.
+  const reads = startReads(request, ctx);
   const meta = await ctx.secrets.describe(request.secretId);
   if (precheck(meta, request) === 'already-current') {
     ctx.log.info('Version is already AWSCURRENT; nothing to do', { step: request.step, versionId: request.token });
     return 'already-current';
   }
   const run = { createSecret, setSecret, testSecret, finishSecret }[request.step];
-  await run(request, meta, ctx);
+  await run(request, meta, reads, ctx);
   return 'done';
+}
+
+/** SecretString reads started before the pre-check; only awaited once it has passed. */
+interface Reads {
+  current: () => Promise<string | undefined>;
+  pending: () => Promise<string | undefined>;
+}
+
+const NEEDS: Record<RotationRequest['step'], { current: boolean; pending: boolean }> = {
+  createSecret: { current: true, pending: true },
+  setSecret: { current: true, pending: true },
+  testSecret: { current: false, pending: true },
+  finishSecret: { current: false, pending: false },
+};
+
+function startReads({ step, secretId, token }: RotationRequest, ctx: RotationContext): Reads {
+  const early = (needed: boolean, read: () => Promise<string | undefined>): (() => Promise<string | undefined>) => {
+    if (!needed) return read;
+    const started = read();
+    started.catch(() => undefined); // a pre-check failure must not leave an unhandled rejection behind
+    return () => started;
+  };
+  return {
+    current: early(NEEDS[step].current, () => ctx.secrets.value(secretId, AWSCURRENT)),
+    pending: early(NEEDS[step].pending, () => ctx.secrets.value(secretId, AWSPENDING, token)),
+  };
 }
 
 /** The ladder AWS's templates climb before every step. */
@@ -51,12 +79,12 @@ function precheck(meta: SecretMetadata, { secretId, token }: RotationRequest): '
   return 'proceed';
 }
 
-async function loadCurrent(arn: string, ctx: RotationContext): Promise<DatabaseSecret> {
-  return parseDatabaseSecret(await ctx.secrets.value(arn, AWSCURRENT), ctx.contract, `The AWSCURRENT version of ${arn}`);
+async function loadCurrent(arn: string, reads: Reads, ctx: RotationContext): Promise<DatabaseSecret> {
+  return parseDatabaseSecret(await reads.current(), ctx.contract, `The AWSCURRENT version of ${arn}`);
 }
 
-async function loadPending(arn: string, token: string, ctx: RotationContext): Promise<DatabaseSecret> {
-  const value = await ctx.secrets.value(arn, AWSPENDING, token);
+async function loadPending(arn: string, token: string, reads: Reads, ctx: RotationContext): Promise<DatabaseSecret> {
+  const value = await reads.pending();
   if (value === undefined) throw new PrecheckError(`Version ${token} of ${arn} has no value yet: createSecret must run before this step.`);
   return parseDatabaseSecret(value, ctx.contract, `The AWSPENDING version ${token} of ${arn}`);
 }
@@ -72,9 +100,9 @@ function targetOf(secret: { host: string; port: number; dbname?: string }, tls: 
   };
 }
 
-async function createSecret(request: RotationRequest, meta: SecretMetadata, ctx: RotationContext): Promise<void> {
-  const current = await loadCurrent(meta.arn, ctx);
-  const stored = await ctx.secrets.value(meta.arn, AWSPENDING, request.token);
+async function createSecret(request: RotationRequest, meta: SecretMetadata, reads: Reads, ctx: RotationContext): Promise<void> {
+  const current = await loadCurrent(meta.arn, reads, ctx);
+  const stored = await reads.pending();
   if (stored !== undefined) {
     // A retry: keep the password already generated for this token, after checking it is well-formed.
     parseDatabaseSecret(stored, ctx.contract, `The AWSPENDING version ${request.token} of ${meta.arn}`);
@@ -87,9 +115,8 @@ async function createSecret(request: RotationRequest, meta: SecretMetadata, ctx:
   ctx.log.info('createSecret: stored a new pending credential', { versionId: request.token, username, strategy: current.strategy });
 }
 
-async function setSecret(request: RotationRequest, meta: SecretMetadata, ctx: RotationContext): Promise<void> {
-  const current = await loadCurrent(meta.arn, ctx);
-  const pending = await loadPending(meta.arn, request.token, ctx);
+async function setSecret(request: RotationRequest, meta: SecretMetadata, reads: Reads, ctx: RotationContext): Promise<void> {
+  const [current, pending] = await Promise.all([loadCurrent(meta.arn, reads, ctx), loadPending(meta.arn, request.token, reads, ctx)]);
   // Pending must name the same server, and the user this strategy rotates to (confused-deputy guards).
   if (pending.host !== current.host || pending.port !== current.port || (pending.dbname ?? null) !== (current.dbname ?? null)) {
     throw new GuardError(`The AWSPENDING and AWSCURRENT versions of ${meta.arn} name different databases: they must be the same host, port and dbname.`);
@@ -101,10 +128,6 @@ async function setSecret(request: RotationRequest, meta: SecretMetadata, ctx: Ro
   const target = targetOf(pending, pending.tls, ctx);
   if (pending.tls === 'plaintext') ctx.log.warn('TLS is off for this database ("ssl": false in the secret); credentials cross the network unencrypted', { host: pending.host });
 
-  if ((await ctx.engine.checkLogin(target, pending)).ok) {
-    ctx.log.info('setSecret: the pending password already logs in', { username: pending.username });
-    return;
-  }
   const how = await setPendingPassword({
     engine: ctx.engine,
     target,
@@ -132,8 +155,8 @@ async function setSecret(request: RotationRequest, meta: SecretMetadata, ctx: Ro
   ctx.log.info('setSecret: pending password set', { username: pending.username, how });
 }
 
-async function testSecret(request: RotationRequest, meta: SecretMetadata, ctx: RotationContext): Promise<void> {
-  const pending = await loadPending(meta.arn, request.token, ctx);
+async function testSecret(request: RotationRequest, meta: SecretMetadata, reads: Reads, ctx: RotationContext): Promise<void> {
+  const pending = await loadPending(meta.arn, request.token, reads, ctx);
   const result = await ctx.engine.checkLogin(targetOf(pending, pending.tls, ctx), pending);
   if (!result.ok) {
     throw new LoginError(`The AWSPENDING credential (user "${pending.username}") does not log in to ${pending.host}:${pending.port}: setSecret did not take effect.`);
@@ -141,7 +164,7 @@ async function testSecret(request: RotationRequest, meta: SecretMetadata, ctx: R
   ctx.log.info('testSecret: the pending credential logs in', { username: pending.username });
 }
 
-async function finishSecret(request: RotationRequest, meta: SecretMetadata, ctx: RotationContext): Promise<void> {
+async function finishSecret(request: RotationRequest, meta: SecretMetadata, _reads: Reads, ctx: RotationContext): Promise<void> {
   const currentVersion = versionWith(meta.versions, AWSCURRENT);
   await ctx.secrets.moveCurrent(meta.arn, request.token, currentVersion);
   // AWS's templates leave AWSPENDING beside AWSCURRENT (their issue #168); we take it off.

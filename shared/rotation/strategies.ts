@@ -49,21 +49,23 @@ export interface SetPasswordInput {
 
 const credential = (s: { username: string; password: string }): Credential => ({ username: s.username, password: s.password });
 
-/** Change the pending user's password to the pending one, as the strategy says. */
-export async function setPendingPassword(input: SetPasswordInput): Promise<'as-current' | 'as-previous' | 'as-admin'> {
+export type SetOutcome = 'as-current' | 'already-set' | 'as-previous' | 'as-admin';
+
+/**
+ * Change the pending user's password to the pending one, as the strategy says. Safe to repeat:
+ * a retried setSecret finds the password already set, or sets the same one again.
+ */
+export async function setPendingPassword(input: SetPasswordInput): Promise<SetOutcome> {
   const { engine, target, current, pending } = input;
   if (current.strategy === 'single') {
-    if ((await engine.checkLogin(target, credential(current))).ok) {
-      await engine.setOwnPassword(target, credential(current), pending.password);
-      return 'as-current';
-    }
+    // One connection in the common case: log in with AWSCURRENT and change the password there.
+    if ((await engine.setOwnPassword(target, credential(current), pending.password)).ok) return 'as-current';
+    // A retry after the change took effect: the pending password is the one that works now.
+    if ((await engine.checkLogin(target, credential(pending))).ok) return 'already-set';
     // As AWS's templates: the current password may not be set yet if the last rotation failed after setSecret.
     const previous = await input.previous();
     if (previous && previous.username === pending.username && previous.host === pending.host && previous.port === pending.port) {
-      if ((await engine.checkLogin(target, credential(previous))).ok) {
-        await engine.setOwnPassword(target, credential(previous), pending.password);
-        return 'as-previous';
-      }
+      if ((await engine.setOwnPassword(target, credential(previous), pending.password)).ok) return 'as-previous';
     }
     throw new LoginError(
       `Neither the AWSCURRENT nor the AWSPREVIOUS password of user "${pending.username}" logs in to ${pending.host}:${pending.port}: set a working password in AWSCURRENT, then rotate again.`,
@@ -71,15 +73,19 @@ export async function setPendingPassword(input: SetPasswordInput): Promise<'as-c
   }
 
   // Before the admin acts, prove the caller holds a working credential for this very database.
-  if (!(await engine.checkLogin(target, credential(current))).ok) {
+  // (Reading the admin secret meanwhile is not acting: it saves a round trip.)
+  const [login, adminRead] = await Promise.allSettled([engine.checkLogin(target, credential(current)), input.admin()]);
+  if (login.status === 'rejected') throw login.reason;
+  if (!login.value.ok) {
     throw new LoginError(
       `The AWSCURRENT credential (user "${current.username}") does not log in to ${current.host}:${current.port}; refusing to use the admin credential. Fix AWSCURRENT, then rotate again.`,
     );
   }
-  const admin = await input.admin();
-  const alternate = { username: pending.username, password: pending.password };
+  if (adminRead.status === 'rejected') throw adminRead.reason;
+  const admin = adminRead.value;
+  // The pending user is the one applications are not using; setting its password again on a retry is harmless.
   if (current.strategy === 'alternating' && pending.username.endsWith(CLONE_SUFFIX)) {
-    await engine.alignAlternateUser(admin.target, credential(admin.secret), current.username, alternate);
+    await engine.alignAlternateUser(admin.target, credential(admin.secret), current.username, credential(pending));
   } else {
     await engine.setPasswordAsAdmin(admin.target, credential(admin.secret), pending.username, pending.password);
   }

@@ -28,10 +28,11 @@ export class FakeEngine implements Engine {
     return this.login(who) ? { ok: true } : { ok: false, reason: 'rejected', detail: 'password authentication failed' };
   }
 
-  async setOwnPassword(_target: ConnectionTarget, who: Credential, newPassword: string): Promise<void> {
+  async setOwnPassword(_target: ConnectionTarget, who: Credential, newPassword: string): Promise<LoginResult> {
     this.calls.push(`setOwnPassword ${who.username}`);
-    if (!this.login(who)) throw new Error('login rejected');
+    if (!this.login(who)) return { ok: false, reason: 'rejected', detail: 'password authentication failed' };
     this.users.set(who.username, newPassword);
+    return { ok: true };
   }
 
   async alignAlternateUser(_target: ConnectionTarget, admin: Credential, baseUsername: string, alternate: Credential): Promise<void> {

@@ -58,9 +58,18 @@ export const postgresql: Engine = {
     }
   },
 
-  async setOwnPassword(target: ConnectionTarget, who: Credential, newPassword: string): Promise<void> {
+  async setOwnPassword(target: ConnectionTarget, who: Credential, newPassword: string): Promise<LoginResult> {
     const verifier = scramSha256Verifier(newPassword);
-    await withConnection('setOwnPassword', target, who, [newPassword, verifier], async (client) => {
+    const context: FailureContext = { verb: 'setOwnPassword', target, user: who.username, secrets: [who.password, newPassword, verifier] };
+    let client;
+    try {
+      client = await connect(target, who, context);
+    } catch (error) {
+      // A refused login is an answer, not a failure: the caller tries another credential.
+      if (error instanceof LoginRejected) return { ok: false, reason: 'rejected', detail: `${error.sqlstate}: ${error.detail}` };
+      throw error;
+    }
+    try {
       // Act as the login role itself even if its settings switch the session to another role
       // (ALTER ROLE ... SET role): a role may change only its own password.
       await client.query('SET ROLE NONE');
@@ -74,7 +83,12 @@ export const postgresql: Engine = {
         );
       }
       await client.query(alterRolePasswordSql(who.username, verifier));
-    });
+      return { ok: true };
+    } catch (error) {
+      throw toEngineError(error, context, 'query');
+    } finally {
+      await client.end().catch(() => undefined);
+    }
   },
 
   async alignAlternateUser(

@@ -273,12 +273,19 @@ describe('postgresql engine: checkLogin and connections', () => {
     expect(error.sqlstate).toBe('3D000');
   });
 
-  it('throws auth (not a result) when a verb cannot log in', async () => {
+  it('throws auth (not a result) when an admin verb cannot log in', async () => {
     const error = await engineFailure(() =>
-      postgresql.setOwnPassword(target(), { username: admin.username, password: 'wrong' }, newPassword()),
+      postgresql.setPasswordAsAdmin(target(), { username: admin.username, password: 'wrong' }, admin.username, newPassword()),
     );
     expect(error.code).toBe('auth');
     expect(error.sqlstate).toBe('28P01');
+  });
+
+  it('answers rejected, changing nothing, when setOwnPassword cannot log in', async () => {
+    const user = await createLoginRole(`rejected_${suffix()}`);
+    const result = await postgresql.setOwnPassword(target(), { ...user, password: 'wrong' }, newPassword());
+    expect(result).toMatchObject({ ok: false, reason: 'rejected', detail: expect.stringMatching(/^28P01/) });
+    expect(await postgresql.checkLogin(target(), user)).toEqual({ ok: true });
   });
 });
 
@@ -316,7 +323,7 @@ describe('postgresql engine: setOwnPassword and setPasswordAsAdmin', () => {
   it('changes the own password: the old one is refused, the new one works', async () => {
     const user = await createLoginRole(`single_${suffix()}`);
     const next = newPassword();
-    await postgresql.setOwnPassword(target(), user, next);
+    expect(await postgresql.setOwnPassword(target(), user, next)).toEqual({ ok: true });
     expect(await postgresql.checkLogin(target(), user)).toMatchObject({ ok: false, reason: 'rejected' });
     expect(await postgresql.checkLogin(target(), { ...user, password: next })).toEqual({ ok: true });
   });
