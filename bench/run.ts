@@ -3,15 +3,14 @@
  * - warm rotation time per strategy: median of N full rotations (RotateSecret → four steps →
  *   AWSCURRENT moved), through the real handler against the sandbox and a real PostgreSQL;
  * - Secrets Manager calls and database connections per rotation;
- * - each function's bundle, built as serverless-esbuild builds it (CJS, minified), its size
- *   deflated as in the zip, and its cold import time (median over fresh node processes).
+ * - each function's deployable zip from `serverless package`, and the cold import time of its
+ *   bundle (median over fresh node processes).
  */
 import { CreateSecretCommand, RotateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { deflateRawSync } from 'node:zlib';
 import { build } from 'esbuild';
 import pg from 'pg';
 import { createRunDir, createTestCertificates, startPostgres } from '../local/databases';
@@ -20,7 +19,7 @@ import { startSandbox } from '../local/secrets-manager';
 const RUNS = Number(process.env['BENCH_RUNS'] ?? 25);
 const IMPORT_RUNS = Number(process.env['BENCH_IMPORT_RUNS'] ?? 15);
 const LAMBDA = 'arn:aws:lambda:us-east-1:123456789012:function:rotate-postgresql';
-const FUNCTIONS = [{ name: 'rotate-postgresql', entry: 'functions/rotate-postgresql/handler.ts' }];
+const FUNCTIONS = [{ name: 'rotate-postgresql', slsName: 'rotatePostgresql', entry: 'functions/rotate-postgresql/handler.ts' }];
 const root = join(__dirname, '..');
 
 const median = (xs: number[]): number => {
@@ -96,13 +95,21 @@ async function rotationFigures(): Promise<void> {
 async function bundleFigures(): Promise<void> {
   const out = mkdtempSync(join(tmpdir(), 'bench-bundle-'));
   try {
-    console.log(`\nBundles (esbuild, CJS, minified, target node22 — as serverless-esbuild builds them); cold import median of ${IMPORT_RUNS} fresh node processes`);
+    // The deployable artifacts themselves: `serverless package` (offline) into a scratch folder.
+    const packageDir = join(out, 'package');
+    execFileSync(join(root, 'node_modules', '.bin', 'serverless'), ['package', '--package', packageDir], {
+      cwd: root,
+      stdio: 'ignore',
+      timeout: 120_000,
+      env: { ...process.env, SLS_TELEMETRY_DISABLED: '1' },
+    });
+    console.log(`\nBundles: zip from \`serverless package\` (esbuild, CJS, minified); cold import = require() of the same bundle, median of ${IMPORT_RUNS} fresh node processes`);
     console.log('function              bundle KB   zipped KB   cold import ms');
     for (const fn of FUNCTIONS) {
       const outfile = join(out, `${fn.name}.js`);
       await build({ entryPoints: [join(root, fn.entry)], bundle: true, minify: true, platform: 'node', target: 'node22', format: 'cjs', outfile, logLevel: 'error' });
       const bytes = statSync(outfile).size;
-      const zipped = deflateRawSync(readFileSync(outfile), { level: 9 }).length;
+      const zipped = statSync(join(packageDir, `${fn.slsName}.zip`)).size;
       const script = `const t=process.hrtime.bigint();require(${JSON.stringify(outfile)});process.stdout.write(String(Number(process.hrtime.bigint()-t)/1e6))`;
       const imports: number[] = [];
       for (let i = 0; i < IMPORT_RUNS + 1; i++) {

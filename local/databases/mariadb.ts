@@ -36,6 +36,8 @@ interface Layout {
   errorLog: string;
   generalLog: string;
   initFile: string;
+  /** Its own temporary directory: concurrent servers sharing /tmp trip over each other's temp tables. */
+  tmpDir: string;
 }
 
 /** The server binary and the scripts that create its system tables. */
@@ -65,7 +67,9 @@ async function initialiseAndStart(installation: Installation, runDir: RunDir, op
     errorLog: join(runDir.path, 'error.log'),
     generalLog: join(runDir.path, 'general.log'),
     initFile: join(runDir.path, 'init.sql'),
+    tmpDir: join(runDir.path, 'tmp'),
   };
+  await mkdir(layout.tmpDir, { recursive: true });
   const adminPassword = randomBytes(24).toString('base64url');
 
   await createSystemTables(installation, layout);
@@ -158,6 +162,7 @@ async function createSystemTables(installation: Installation, layout: Layout): P
     ...runAsArguments(),
     '--bootstrap',
     `--datadir=${layout.dataDir}`,
+    `--tmpdir=${layout.tmpDir}`,
     '--log-warnings=0',
     '--enforce-storage-engine=',
     '--max-allowed-packet=8M',
@@ -240,6 +245,7 @@ function serverArguments(layout: Layout, port: number, certificates: TestCertifi
     '--no-defaults', // must come first
     ...runAsArguments(),
     `--datadir=${layout.dataDir}`,
+    `--tmpdir=${layout.tmpDir}`,
     `--port=${port}`,
     '--bind-address=127.0.0.1',
     `--socket=${layout.socket}`,

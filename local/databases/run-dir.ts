@@ -265,13 +265,34 @@ function stopProcessesUsingSync(dir: string): void {
  */
 function isProcessRunning(pid: number): boolean {
   const stat = readProcStat(pid);
-  if (stat !== undefined) return stat.state !== 'Z' && stat.state !== 'X';
+  // A zombie leader is not enough: in a threaded server (mariadbd) the main thread can be a zombie
+  // while other threads still hold the listening socket. Gone means no live thread is left.
+  if (stat !== undefined) return (stat.state !== 'Z' && stat.state !== 'X') || liveThreads(pid) > 0;
   try {
     process.kill(pid, 0);
     return true;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+/** Threads of `pid` that are not zombies (0 once the whole process has exited). */
+function liveThreads(pid: number): number {
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return 0;
+  }
+  return tids.filter((tid) => {
+    try {
+      const text = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const state = text.slice(text.lastIndexOf(')') + 2).split(' ')[0];
+      return state !== 'Z' && state !== 'X';
+    } catch {
+      return false;
+    }
+  }).length;
 }
 
 function processStartTime(pid: number): string | null {
