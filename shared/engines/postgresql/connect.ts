@@ -5,7 +5,7 @@
 import pg from 'pg';
 import { EngineError, scrubSecrets, type EngineErrorCode } from '../errors';
 import { clientTlsOptions } from '../tls';
-import type { ConnectionTarget, Credential } from '../types';
+import type { ConnectionTarget, Credential, LoginResult } from '../types';
 import { ENGINE_NAME, assertRoleName } from './sql';
 
 export const DEFAULT_PORT = 5432;
@@ -70,6 +70,33 @@ export async function withConnection<T>(
   });
   try {
     return await work(client, context);
+  } catch (error) {
+    throw toEngineError(error, context, 'query');
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/**
+ * Connects as `who` and runs `work`: a login the server refuses is the answer `rejected`, not an
+ * error; every other failure is thrown as an EngineError. The connection is always ended.
+ */
+export async function asLogin(
+  target: ConnectionTarget,
+  who: Credential,
+  context: FailureContext,
+  work: (client: pg.Client) => Promise<void>,
+): Promise<LoginResult> {
+  let client: pg.Client;
+  try {
+    client = await connect(target, who, context);
+  } catch (error) {
+    if (error instanceof LoginRejected) return { ok: false, reason: 'rejected', detail: `${error.sqlstate}: ${error.detail}` };
+    throw error;
+  }
+  try {
+    await work(client);
+    return { ok: true };
   } catch (error) {
     throw toEngineError(error, context, 'query');
   } finally {

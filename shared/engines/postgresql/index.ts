@@ -17,16 +17,7 @@
 import type { ConnectionTarget, Credential, Engine, LoginResult } from '../types';
 import { EngineError } from '../errors';
 import { alignOnConnection, prepareAlignment } from './alternate';
-import {
-  DEFAULT_DBNAME,
-  DEFAULT_PORT,
-  LoginRejected,
-  connect,
-  isDatabaseError,
-  toEngineError,
-  withConnection,
-  type FailureContext,
-} from './connect';
+import { DEFAULT_DBNAME, DEFAULT_PORT, asLogin, isDatabaseError, withConnection, type FailureContext } from './connect';
 import { scramSha256Verifier } from './scram';
 import { ADMIN_OPTION_VERSION, requireScramSupport, serverFacts } from './server';
 import { ENGINE_NAME, MAX_IDENTIFIER_BYTES, alterRolePasswordSql, assertRoleName, quoteIdentifier } from './sql';
@@ -39,37 +30,18 @@ export const postgresql: Engine = {
   // As AWS's template: ':' for .pgpass, '/' '@' for URLs, quotes and backslash for shells and SQL.
   defaultExcludeCharacters: ':/@"\'\\',
 
-  async checkLogin(target: ConnectionTarget, who: Credential): Promise<LoginResult> {
+  checkLogin(target: ConnectionTarget, who: Credential): Promise<LoginResult> {
     const context: FailureContext = { verb: 'checkLogin', target, user: who.username, secrets: [who.password] };
-    let client;
-    try {
-      client = await connect(target, who, context);
-    } catch (error) {
-      if (error instanceof LoginRejected) return { ok: false, reason: 'rejected', detail: `${error.sqlstate}: ${error.detail}` };
-      throw error;
-    }
-    try {
+    return asLogin(target, who, context, async (client) => {
       await client.query('SELECT 1');
-      return { ok: true };
-    } catch (error) {
-      throw toEngineError(error, context, 'query');
-    } finally {
-      await client.end().catch(() => undefined);
-    }
+    });
   },
 
-  async setOwnPassword(target: ConnectionTarget, who: Credential, newPassword: string): Promise<LoginResult> {
+  setOwnPassword(target: ConnectionTarget, who: Credential, newPassword: string): Promise<LoginResult> {
     const verifier = scramSha256Verifier(newPassword);
     const context: FailureContext = { verb: 'setOwnPassword', target, user: who.username, secrets: [who.password, newPassword, verifier] };
-    let client;
-    try {
-      client = await connect(target, who, context);
-    } catch (error) {
-      // A refused login is an answer, not a failure: the caller tries another credential.
-      if (error instanceof LoginRejected) return { ok: false, reason: 'rejected', detail: `${error.sqlstate}: ${error.detail}` };
-      throw error;
-    }
-    try {
+    // A refused login is an answer, not a failure: the caller tries another credential.
+    return asLogin(target, who, context, async (client) => {
       // Act as the login role itself even if its settings switch the session to another role
       // (ALTER ROLE ... SET role): a role may change only its own password.
       await client.query('SET ROLE NONE');
@@ -83,12 +55,7 @@ export const postgresql: Engine = {
         );
       }
       await client.query(alterRolePasswordSql(who.username, verifier));
-      return { ok: true };
-    } catch (error) {
-      throw toEngineError(error, context, 'query');
-    } finally {
-      await client.end().catch(() => undefined);
-    }
+    });
   },
 
   async alignAlternateUser(

@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { EngineError, scrubSecrets } from '../../../shared/engines/errors';
 import { clientTlsOptions } from '../../../shared/engines/tls';
+import { thrown } from '../../support/thrown';
 
 /** A self-signed test CA (never used to verify anything here, only parsed). */
 const TEST_CA = `-----BEGIN CERTIFICATE-----
@@ -18,15 +19,6 @@ H3INYj4EBg==
 -----END CERTIFICATE-----
 `;
 
-function thrown(action: () => unknown): EngineError {
-  try {
-    action();
-  } catch (error) {
-    if (error instanceof EngineError) return error;
-    throw error;
-  }
-  throw new Error('expected an EngineError');
-}
 
 describe('clientTlsOptions', () => {
   it('verifies the certificate and the host name by default, with SNI for DNS names', () => {
@@ -54,7 +46,7 @@ describe('clientTlsOptions', () => {
 
   it('refuses a CA bundle without certificates or with a broken one, instead of ignoring it', () => {
     for (const ca of ['', 'not a pem', '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----']) {
-      const error = thrown(() => clientTlsOptions('db', { kind: 'verify', ca }, 'postgresql'));
+      const error = thrown(EngineError, () => clientTlsOptions('db', { kind: 'verify', ca }, 'postgresql'));
       expect(error.code).toBe('tls');
       expect(error.engine).toBe('postgresql');
     }

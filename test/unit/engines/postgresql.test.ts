@@ -20,16 +20,8 @@ import {
   type RoleAttributes,
 } from '../../../shared/engines/postgresql/sql';
 import type { ConnectionTarget } from '../../../shared/engines/types';
+import { thrown } from '../../support/thrown';
 
-function thrown(action: () => unknown): EngineError {
-  try {
-    action();
-  } catch (error) {
-    if (error instanceof EngineError) return error;
-    throw error;
-  }
-  throw new Error('expected an EngineError');
-}
 
 const target: ConnectionTarget = {
   host: 'db.example.com',
@@ -51,15 +43,15 @@ describe('identifiers and literals', () => {
   });
 
   it('refuses NUL characters, which would truncate the statement', () => {
-    expect(thrown(() => quoteIdentifier('a\0b')).code).toBe('invalid');
-    expect(thrown(() => quoteLiteral('a\0b')).code).toBe('invalid');
+    expect(thrown(EngineError, () => quoteIdentifier('a\0b')).code).toBe('invalid');
+    expect(thrown(EngineError, () => quoteLiteral('a\0b')).code).toBe('invalid');
   });
 
   it('only embeds values that are SCRAM verifiers', () => {
     const verifier = scramSha256Verifier('some-password');
     expect(verifierLiteral(verifier)).toBe(`'${verifier}'`);
     expect(alterRolePasswordSql('a"b', verifier)).toBe(`ALTER ROLE "a""b" PASSWORD '${verifier}'`);
-    const error = thrown(() => verifierLiteral("plain'; DROP ROLE x; --"));
+    const error = thrown(EngineError, () => verifierLiteral("plain'; DROP ROLE x; --"));
     expect(error.code).toBe('invalid');
     expect(error.message).not.toContain('plain');
   });
@@ -69,13 +61,13 @@ describe('assertRoleName', () => {
   it('accepts up to 63 UTF-8 bytes and refuses longer names, which the server would truncate', () => {
     expect(() => assertRoleName('a'.repeat(63), 'username')).not.toThrow();
     expect(() => assertRoleName(`${'é'.repeat(31)}a`, 'username')).not.toThrow(); // 63 bytes
-    expect(thrown(() => assertRoleName('a'.repeat(64), 'username')).code).toBe('invalid');
-    expect(thrown(() => assertRoleName('é'.repeat(32), 'username')).message).toMatch(/64 bytes/);
+    expect(thrown(EngineError, () => assertRoleName('a'.repeat(64), 'username')).code).toBe('invalid');
+    expect(thrown(EngineError, () => assertRoleName('é'.repeat(32), 'username')).message).toMatch(/64 bytes/);
   });
 
   it('refuses empty names and NUL', () => {
-    expect(thrown(() => assertRoleName('', 'username')).code).toBe('invalid');
-    expect(thrown(() => assertRoleName('a\0', 'username')).code).toBe('invalid');
+    expect(thrown(EngineError, () => assertRoleName('', 'username')).code).toBe('invalid');
+    expect(thrown(EngineError, () => assertRoleName('a\0', 'username')).code).toBe('invalid');
   });
 });
 
@@ -125,7 +117,7 @@ describe('copying role settings', () => {
     expect(splitSettingList('  a ,b  ')).toEqual(['a', 'b']);
     expect(splitSettingList('')).toEqual([]);
     for (const bad of ['"open', 'a,,b', 'a b', 'a,']) {
-      expect(thrown(() => splitSettingList(bad)).code, bad).toBe('query');
+      expect(thrown(EngineError, () => splitSettingList(bad)).code, bad).toBe('query');
     }
   });
 
@@ -191,12 +183,12 @@ describe('clientConfig', () => {
 
   it('refuses targets and credentials that would make pg fall back to defaults or environment', () => {
     const who = { username: 'app', password: 'pw' };
-    expect(thrown(() => clientConfig({ ...target, connectTimeoutMs: 0 }, who)).code).toBe('invalid');
-    expect(thrown(() => clientConfig({ ...target, port: 70_000 }, who)).code).toBe('invalid');
-    expect(thrown(() => clientConfig({ ...target, host: '' }, who)).code).toBe('invalid');
-    expect(thrown(() => clientConfig({ ...target, host: '/var/run/postgresql' }, who)).code).toBe('invalid');
-    expect(thrown(() => clientConfig(target, { username: 'app', password: '' })).code).toBe('invalid');
-    expect(thrown(() => clientConfig(target, { username: '', password: 'pw' })).code).toBe('invalid');
+    expect(thrown(EngineError, () => clientConfig({ ...target, connectTimeoutMs: 0 }, who)).code).toBe('invalid');
+    expect(thrown(EngineError, () => clientConfig({ ...target, port: 70_000 }, who)).code).toBe('invalid');
+    expect(thrown(EngineError, () => clientConfig({ ...target, host: '' }, who)).code).toBe('invalid');
+    expect(thrown(EngineError, () => clientConfig({ ...target, host: '/var/run/postgresql' }, who)).code).toBe('invalid');
+    expect(thrown(EngineError, () => clientConfig(target, { username: 'app', password: '' })).code).toBe('invalid');
+    expect(thrown(EngineError, () => clientConfig(target, { username: '', password: 'pw' })).code).toBe('invalid');
   });
 });
 

@@ -9,6 +9,7 @@ import {
   scramKeys,
   scramSha256Verifier,
 } from '../../../shared/engines/postgresql/scram';
+import { thrown } from '../../support/thrown';
 
 /**
  * Verifiers PostgreSQL 15.18 computed itself (ALTER ROLE ... PASSWORD '<plain>' with
@@ -39,15 +40,7 @@ function saltOf(verifier: string): Buffer {
   return Buffer.from(match[1], 'base64');
 }
 
-function engineErrorOf(action: () => unknown): EngineError {
-  try {
-    action();
-  } catch (error) {
-    if (error instanceof EngineError) return error;
-    throw error;
-  }
-  throw new Error('expected an EngineError');
-}
+const engineErrorOf = (action: () => unknown): EngineError => thrown(EngineError, action);
 
 describe('scramSha256Verifier', () => {
   it.each(POSTGRESQL_VECTORS)('equals what PostgreSQL stores for $password (same salt)', ({ password, verifier }) => {

@@ -7,16 +7,9 @@ import {
   type FilterableSecret,
 } from '../../../local/secrets-manager/list-filters';
 import type { FilterKey, ListFilter } from '../../../local/secrets-manager/model';
+import { thrown } from '../../support/thrown';
 
-function apiError(fn: () => unknown): ApiError {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof ApiError) return error;
-    throw error;
-  }
-  throw new Error('expected an ApiError');
-}
+const apiError = (action: () => unknown): ApiError => thrown(ApiError, action);
 
 const secret = (overrides: Partial<FilterableSecret> = {}): FilterableSecret => ({
   name: 'prod/AppBeta/db',

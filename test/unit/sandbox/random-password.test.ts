@@ -5,6 +5,7 @@ import {
   normalizeRandomPasswordInput,
   type RandomPasswordInput,
 } from '../../../local/secrets-manager/random-password';
+import { thrown } from '../../support/thrown';
 
 // An independent statement of the documented character set, so the tests do not reuse the module's tables.
 const LOWER = 'abcdefghijklmnopqrstuvwxyz';
@@ -13,15 +14,7 @@ const DIGITS = '0123456789';
 const PUNCT = '!"#$%&\'()*+,-./:;<=>?@[\\]^_`{|}~';
 const DEFAULT_SET = LOWER + UPPER + DIGITS + PUNCT;
 
-function apiError(fn: () => unknown): ApiError {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof ApiError) return error;
-    throw error;
-  }
-  throw new Error('expected an ApiError');
-}
+const apiError = (action: () => unknown): ApiError => thrown(ApiError, action);
 
 function draws(input: RandomPasswordInput, count: number): string[] {
   return Array.from({ length: count }, () => generateRandomPassword(input));

@@ -6,16 +6,9 @@ import {
   rotationWindow,
   validateRotationRules,
 } from '../../../local/secrets-manager/rotation-schedule';
+import { thrown } from '../../support/thrown';
 
-function apiError(fn: () => unknown): ApiError {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof ApiError) return error;
-    throw error;
-  }
-  throw new Error('expected an ApiError');
-}
+const apiError = (action: () => unknown): ApiError => thrown(ApiError, action);
 
 const at = (iso: string): Date => new Date(iso);
 const iso = (date: Date): string => date.toISOString();
