@@ -81,27 +81,18 @@ export class RotationOrchestrator {
   start(secret: StoredSecret, token: string): Promise<RotationOutcome> {
     const existing = this.active.get(secret.arn);
     if (existing) return existing.done;
-    const rotationToken = this.issueRotationToken(secret);
-    const run: RotationRun = {
-      secretArn: secret.arn,
-      token,
-      rotationToken,
-      done: Promise.resolve().then(() => this.rotate(secret, token, rotationToken)),
-    };
-    this.active.set(secret.arn, run);
-    void run.done.finally(() => this.active.delete(secret.arn));
-    return run.done;
+    return this.track(secret, token, (rotationToken) => this.rotate(secret, token, rotationToken));
   }
 
   /** RotateImmediately=false: only testSecret runs, against a pending copy of the current value, which is removed after. */
   startTest(secret: StoredSecret, token: string): Promise<RotationOutcome> {
+    return this.track(secret, token, (rotationToken) => this.testRotation(secret, token, rotationToken));
+  }
+
+  /** Run `work` as the secret's active rotation, with a RotationToken issued for it. */
+  private track(secret: StoredSecret, token: string, work: (rotationToken: string) => Promise<RotationOutcome>): Promise<RotationOutcome> {
     const rotationToken = this.issueRotationToken(secret);
-    const run: RotationRun = {
-      secretArn: secret.arn,
-      token,
-      rotationToken,
-      done: Promise.resolve().then(() => this.testRotation(secret, token, rotationToken)),
-    };
+    const run: RotationRun = { secretArn: secret.arn, token, rotationToken, done: Promise.resolve().then(() => work(rotationToken)) };
     this.active.set(secret.arn, run);
     void run.done.finally(() => this.active.delete(secret.arn));
     return run.done;
