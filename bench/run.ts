@@ -42,7 +42,7 @@ async function rotationFigures(): Promise<void> {
   const db = await startPostgres({ certificates });
   const sandbox = await startSandbox({ rotation: { retryDelayMs: 0 } });
   try {
-    Object.assign(process.env, sandbox.env(), { DB_TLS_CA_FILE: certificates.caFile, POWERTOOLS_LOG_LEVEL: 'ERROR', POWERTOOLS_TRACE_ENABLED: 'false' });
+    Object.assign(process.env, sandbox.env(), { DB_TLS_CA_FILE: certificates.caFile, POWERTOOLS_LOG_LEVEL: process.env['BENCH_LOG_LEVEL'] ?? 'ERROR', POWERTOOLS_TRACE_ENABLED: 'false' });
     const { handler } = await import('../functions/rotate-postgresql/handler');
     sandbox.functions.register(LAMBDA, (event) => handler(event));
     const client = new SecretsManagerClient({ endpoint: sandbox.endpoint });

@@ -36,6 +36,14 @@ export interface Credential {
  */
 export type LoginResult = { ok: true } | { ok: false; reason: 'rejected'; detail: string };
 
+export interface AdminActionOptions {
+  /**
+   * The admin may connect at once, but runs nothing until this resolves; if it rejects, nothing
+   * is run and its error is thrown. Lets a guard (AWSCURRENT logs in) overlap the admin's login.
+   */
+  notBefore?: Promise<unknown>;
+}
+
 export interface Engine {
   /** Engine name as used in logs and messages, e.g. 'postgresql'. */
   readonly name: string;
@@ -65,6 +73,7 @@ export interface Engine {
     admin: Credential,
     baseUsername: string,
     alternate: Credential,
+    options?: AdminActionOptions,
   ): Promise<void>;
 
   /** As the admin: set another user's password (pre-created pair strategy, break-glass). */
@@ -73,6 +82,7 @@ export interface Engine {
     admin: Credential,
     username: string,
     newPassword: string,
+    options?: AdminActionOptions,
   ): Promise<void>;
 
   /**

@@ -73,21 +73,27 @@ export async function setPendingPassword(input: SetPasswordInput): Promise<SetOu
   }
 
   // Before the admin acts, prove the caller holds a working credential for this very database.
-  // (Reading the admin secret meanwhile is not acting: it saves a round trip.)
-  const [login, adminRead] = await Promise.allSettled([engine.checkLogin(target, credential(current)), input.admin()]);
-  if (login.status === 'rejected') throw login.reason;
-  if (!login.value.ok) {
-    throw new LoginError(
-      `The AWSCURRENT credential (user "${current.username}") does not log in to ${current.host}:${current.port}; refusing to use the admin credential. Fix AWSCURRENT, then rotate again.`,
-    );
-  }
-  if (adminRead.status === 'rejected') throw adminRead.reason;
-  const admin = adminRead.value;
-  // The pending user is the one applications are not using; setting its password again on a retry is harmless.
-  if (current.strategy === 'alternating' && pending.username.endsWith(CLONE_SUFFIX)) {
-    await engine.alignAlternateUser(admin.target, credential(admin.secret), current.username, credential(pending));
-  } else {
-    await engine.setPasswordAsAdmin(admin.target, credential(admin.secret), pending.username, pending.password);
+  // The admin secret is read and the admin logs in meanwhile; it runs nothing until the check passed.
+  const currentLogsIn = engine.checkLogin(target, credential(current)).then((result) => {
+    if (!result.ok) {
+      throw new LoginError(
+        `The AWSCURRENT credential (user "${current.username}") does not log in to ${current.host}:${current.port}; refusing to use the admin credential. Fix AWSCURRENT, then rotate again.`,
+      );
+    }
+  });
+  currentLogsIn.catch(() => undefined); // awaited below, whatever happens first
+  try {
+    const admin = await input.admin();
+    const options = { notBefore: currentLogsIn };
+    // The pending user is the one applications are not using; setting its password again on a retry is harmless.
+    if (current.strategy === 'alternating' && pending.username.endsWith(CLONE_SUFFIX)) {
+      await engine.alignAlternateUser(admin.target, credential(admin.secret), current.username, credential(pending), options);
+    } else {
+      await engine.setPasswordAsAdmin(admin.target, credential(admin.secret), pending.username, pending.password, options);
+    }
+  } catch (error) {
+    await currentLogsIn; // a failed guard is the error worth reporting
+    throw error;
   }
   return 'as-admin';
 }

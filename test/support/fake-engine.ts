@@ -1,4 +1,4 @@
-import type { ConnectionTarget, Credential, Engine, LoginResult } from '../../shared/engines/types';
+import type { AdminActionOptions, ConnectionTarget, Credential, Engine, LoginResult } from '../../shared/engines/types';
 
 /**
  * An in-memory database for unit tests of the protocol: users and passwords, plus a record of
@@ -35,13 +35,15 @@ export class FakeEngine implements Engine {
     return { ok: true };
   }
 
-  async alignAlternateUser(_target: ConnectionTarget, admin: Credential, baseUsername: string, alternate: Credential): Promise<void> {
+  async alignAlternateUser(_target: ConnectionTarget, admin: Credential, baseUsername: string, alternate: Credential, options: AdminActionOptions = {}): Promise<void> {
+    await options.notBefore;
     this.calls.push(`alignAlternateUser ${baseUsername} -> ${alternate.username} as ${admin.username}`);
     if (!this.login(admin)) throw new Error('admin login rejected');
     this.users.set(alternate.username, alternate.password);
   }
 
-  async setPasswordAsAdmin(_target: ConnectionTarget, admin: Credential, username: string, newPassword: string): Promise<void> {
+  async setPasswordAsAdmin(_target: ConnectionTarget, admin: Credential, username: string, newPassword: string, options: AdminActionOptions = {}): Promise<void> {
+    await options.notBefore;
     this.calls.push(`setPasswordAsAdmin ${username} as ${admin.username}`);
     if (!this.login(admin)) throw new Error('admin login rejected');
     if (!this.users.has(username)) throw new Error(`no user ${username}`);

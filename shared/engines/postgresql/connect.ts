@@ -54,8 +54,9 @@ export class LoginRejected extends Error {
 }
 
 /**
- * Opens a verified connection as `who`, runs `work`, and always ends the connection.
- * Every failure, a refused login included (code 'auth'), is thrown as an EngineError.
+ * Opens a verified connection as `who`, runs `work` (once `notBefore` has resolved), and always
+ * ends the connection. Every failure, a refused login included (code 'auth'), is thrown as an
+ * EngineError; a rejected `notBefore` is thrown as it is.
  */
 export async function withConnection<T>(
   verb: string,
@@ -63,11 +64,21 @@ export async function withConnection<T>(
   who: Credential,
   extraSecrets: readonly string[],
   work: (client: pg.Client, context: FailureContext) => Promise<T>,
+  notBefore?: Promise<unknown>,
 ): Promise<T> {
   const context: FailureContext = { verb, target, user: who.username, secrets: [who.password, ...extraSecrets] };
   const client = await connect(target, who, context).catch((error: unknown) => {
     throw toEngineError(error, context, 'connect');
   });
+  if (notBefore) {
+    // Connected, but nothing is run until the caller's precondition holds; if it fails, its error stands.
+    try {
+      await notBefore;
+    } catch (error) {
+      await client.end().catch(() => undefined);
+      throw error;
+    }
+  }
   try {
     return await work(client, context);
   } catch (error) {

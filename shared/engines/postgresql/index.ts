@@ -14,7 +14,7 @@
 // EngineError: network ('unreachable'), TLS ('tls'), timeouts ('timeout'), missing database,
 // too many connections, server starting or shutting down.
 
-import type { ConnectionTarget, Credential, Engine, LoginResult } from '../types';
+import type { AdminActionOptions, ConnectionTarget, Credential, Engine, LoginResult } from '../types';
 import { EngineError } from '../errors';
 import { alignOnConnection, prepareAlignment } from './alternate';
 import { DEFAULT_DBNAME, DEFAULT_PORT, asLogin, isDatabaseError, withConnection, type FailureContext } from './connect';
@@ -63,10 +63,16 @@ export const postgresql: Engine = {
     admin: Credential,
     baseUsername: string,
     alternate: Credential,
+    options: AdminActionOptions = {},
   ): Promise<void> {
     const { verifier, secrets } = prepareAlignment(admin, baseUsername, alternate);
-    await withConnection('alignAlternateUser', target, admin, secrets, (client) =>
-      alignOnConnection(client, admin, baseUsername, alternate.username, verifier),
+    await withConnection(
+      'alignAlternateUser',
+      target,
+      admin,
+      secrets,
+      (client) => alignOnConnection(client, admin, baseUsername, alternate.username, verifier),
+      options.notBefore,
     );
   },
 
@@ -75,6 +81,7 @@ export const postgresql: Engine = {
     admin: Credential,
     username: string,
     newPassword: string,
+    options: AdminActionOptions = {},
   ): Promise<void> {
     assertRoleName(username, 'username');
     const verifier = scramSha256Verifier(newPassword);
@@ -96,7 +103,7 @@ export const postgresql: Engine = {
           { engine: ENGINE_NAME, cause: { sqlstate: '42501' } },
         );
       }
-    });
+    }, options.notBefore);
   },
 
   async endSessions(target: ConnectionTarget, admin: Credential, username: string, openedBefore?: Date): Promise<number> {

@@ -435,6 +435,26 @@ describe('postgresql engine: alignAlternateUser', () => {
     });
   });
 
+  it('runs nothing until notBefore resolves, and nothing at all when it rejects', async () => {
+    const baseName = `gated_${suffix()}`;
+    await createLoginRole(baseName);
+    const clone: Credential = { username: `${baseName}_clone`, password: newPassword() };
+    createdRoles.add(clone.username);
+    const refusal = new Error('AWSCURRENT does not log in');
+    await expect(postgresql.alignAlternateUser(target(), admin, baseName, clone, { notBefore: Promise.reject(refusal) })).rejects.toBe(refusal);
+    await expect(postgresql.setPasswordAsAdmin(target(), admin, baseName, newPassword(), { notBefore: Promise.reject(refusal) })).rejects.toBe(refusal);
+    expect(await roleExists(clone.username)).toBe(false);
+
+    let open: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const aligning = postgresql.alignAlternateUser(target(), admin, baseName, clone, { notBefore: gate });
+    await new Promise((resolve) => setTimeout(resolve, 100)); // connected by now, waiting at the gate
+    expect(await roleExists(clone.username)).toBe(false);
+    open();
+    await aligning;
+    expect(await postgresql.checkLogin(target(), clone)).toEqual({ ok: true });
+  });
+
   it('gives the clone what is granted to the base later, without another alignment', async () => {
     const baseName = `grantee_${suffix()}`;
     await createBaseUser(baseName);
