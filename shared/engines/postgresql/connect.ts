@@ -67,6 +67,8 @@ export async function withConnection<T>(
   notBefore?: Promise<unknown>,
 ): Promise<T> {
   const context: FailureContext = { verb, target, user: who.username, secrets: [who.password, ...extraSecrets] };
+  // Handled here from the start: it may reject while we are still connecting.
+  notBefore?.catch(() => undefined);
   const client = await connect(target, who, context).catch((error: unknown) => {
     throw toEngineError(error, context, 'connect');
   });
