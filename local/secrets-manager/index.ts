@@ -5,6 +5,7 @@ import { FaultInjector } from './faults';
 import { FunctionRegistry } from './functions';
 import { RotationOrchestrator, type RotationOptions, type RotationOutcome } from './orchestrator';
 import { createSandboxServer, listen, type CallRecord } from './server';
+import { seedSecrets, type SeedSecret } from './seed';
 import { SecretStore } from './store';
 
 export { SandboxClock } from './clock';
@@ -12,6 +13,7 @@ export type { FaultRule, FaultKind } from './faults';
 export type { RotationEvent, RotationStep, RotationFunction, CommandFunction, InProcessFunction } from './functions';
 export type { RotationEventRecord, InvocationRecord, RotationOutcome } from './orchestrator';
 export type { CallRecord } from './server';
+export type { SeedSecret, SeedVersion } from './seed';
 
 export interface SandboxOptions {
   host?: string;
@@ -41,6 +43,8 @@ export interface Sandbox {
   runDueRotations(): Promise<RotationOutcome[]>;
   /** Reattempt the rotation left pending on a secret, with the same token. */
   retryPendingRotation(secretId: string): Promise<RotationOutcome>;
+  /** Add secrets directly to the store, with state the API cannot create (see seed.ts); returns their ARNs. */
+  seed(secrets: readonly SeedSecret[]): string[];
   close(): Promise<void>;
 }
 
@@ -86,6 +90,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     settle: () => rotations.settle(),
     runDueRotations: () => rotations.runDue(),
     retryPendingRotation: (secretId: string) => rotations.retryPending(store.get(secretId)),
+    seed: (secrets: readonly SeedSecret[]) => seedSecrets(store, clock, secrets),
     async close() {
       await rotations.settle();
       server.closeAllConnections();

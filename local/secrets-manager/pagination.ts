@@ -11,11 +11,11 @@ export function pageOf<T>(items: T[], pageSize: number, nextToken: string | unde
   return end < items.length ? { items: page, nextToken: encode(end, scope) } : { items: page };
 }
 
-function encode(offset: number, scope: string): string {
+export function encode(offset: number, scope: string): string {
   return Buffer.from(JSON.stringify({ o: offset, s: scope })).toString('base64url');
 }
 
-function decode(token: string, scope: string): number {
+export function decode(token: string, scope: string): number {
   try {
     const parsed: unknown = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
     if (

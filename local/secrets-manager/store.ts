@@ -20,6 +20,8 @@ function arnSuffix(): string {
  */
 export class SecretStore {
   private readonly secrets = new Map<string, StoredSecret>(); // by ARN, in creation order
+  /** `secrets` as an array, kept between calls: listing 100,000 secrets page by page must not copy them per page. */
+  private ordered: StoredSecret[] | undefined;
 
   constructor(
     readonly region: string,
@@ -33,16 +35,19 @@ export class SecretStore {
 
   add(secret: StoredSecret): void {
     this.secrets.set(secret.arn, secret);
+    this.ordered = undefined;
   }
 
   remove(secret: StoredSecret): void {
     this.secrets.delete(secret.arn);
+    this.ordered = undefined;
   }
 
-  /** All secrets, oldest first, after dropping those whose recovery window has run out. */
-  all(): StoredSecret[] {
+  /** All secrets, oldest first, after dropping those whose recovery window has run out. Read-only: do not mutate. */
+  all(): readonly StoredSecret[] {
     this.purgeExpiredDeletions();
-    return [...this.secrets.values()];
+    this.ordered ??= [...this.secrets.values()];
+    return this.ordered;
   }
 
   findByName(name: string): StoredSecret | undefined {
@@ -70,7 +75,10 @@ export class SecretStore {
   private purgeExpiredDeletions(): void {
     const now = this.clock.now().getTime();
     for (const [arn, secret] of this.secrets) {
-      if (secret.deletedDate && secret.deletedDate.getTime() <= now) this.secrets.delete(arn);
+      if (secret.deletedDate && secret.deletedDate.getTime() <= now) {
+        this.secrets.delete(arn);
+        this.ordered = undefined;
+      }
     }
   }
 }

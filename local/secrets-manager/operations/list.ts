@@ -1,7 +1,8 @@
 import { optionalBoolean, optionalInteger, optionalString, type Body } from '../input';
 import { matchesFilters, validateFilters } from '../list-filters';
-import { pageOf } from '../pagination';
+import { decode, encode } from '../pagination';
 import { validation } from '../errors';
+import type { StoredSecret } from '../model';
 import { listEntryView } from '../views';
 import type { OperationContext } from './context';
 
@@ -15,14 +16,20 @@ export function listSecrets(body: Body, { store }: OperationContext): unknown {
   }
   const filters = validateFilters(body['Filters']);
 
-  const matching = store
-    .all()
-    .filter((s) => includePlannedDeletion || !s.deletedDate)
-    .filter((s) => matchesFilters(s, filters));
+  const secrets = store.all();
+  const scope = `list:${JSON.stringify([filters, sortOrder, includePlannedDeletion])}`;
   // Ordered by CreatedDate; newest first unless asked otherwise.
-  if (sortOrder !== 'asc') matching.reverse();
-  const page = pageOf(matching, maxResults ?? 100, nextToken, `list:${JSON.stringify([filters, sortOrder, includePlannedDeletion])}`);
-  return page.nextToken === undefined
-    ? { SecretList: page.items.map(listEntryView) }
-    : { SecretList: page.items.map(listEntryView), NextToken: page.nextToken };
+  const at = (i: number): StoredSecret => secrets[sortOrder === 'asc' ? i : secrets.length - 1 - i]!;
+  const matches = (i: number): boolean => {
+    const secret = at(i);
+    return (includePlannedDeletion || !secret.deletedDate) && matchesFilters(secret, filters);
+  };
+  // The token is a position in the whole listing, so each page costs its own size, not the store's.
+  const items = [];
+  let position = nextToken === undefined ? 0 : decode(nextToken, scope);
+  for (; position < secrets.length && items.length < (maxResults ?? 100); position++) {
+    if (matches(position)) items.push(listEntryView(at(position)));
+  }
+  while (position < secrets.length && !matches(position)) position++; // no empty last page
+  return position < secrets.length ? { SecretList: items, NextToken: encode(position, scope) } : { SecretList: items };
 }
