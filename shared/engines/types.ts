@@ -65,6 +65,13 @@ export interface Engine {
   setOwnPassword(target: ConnectionTarget, who: Credential, newPassword: string): Promise<LoginResult>;
 
   /**
+   * Optional. As the user itself, once finishSecret has moved AWSCURRENT to `who`'s password
+   * (single-user strategy): end what setOwnPassword kept for the transition (MySQL 8.0.14+: DISCARD
+   * OLD PASSWORD, so the old password stops working). Idempotent.
+   */
+  finishOwnPassword?(target: ConnectionTarget, who: Credential): Promise<unknown>;
+
+  /**
    * As the admin: create the alternate user if missing, or update it, so that it has the base
    * user's privileges and the alternate's password (alternating-users strategy). Idempotent.
    */

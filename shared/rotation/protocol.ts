@@ -31,6 +31,10 @@ export async function runStep(request: RotationRequest, ctx: RotationContext): P
   const reads = startReads(request, ctx);
   const meta = await ctx.secrets.describe(request.secretId);
   if (precheck(meta, request) === 'already-current') {
+    // A finishSecret retried after AWSCURRENT moved still owes the engine's own finishing touch.
+    if (request.step === 'finishSecret' && ctx.engine.finishOwnPassword) {
+      await finishOwnPassword(await loadCurrent(meta.arn, reads, ctx), ctx);
+    }
     ctx.log.info('Version is already AWSCURRENT; nothing to do', { step: request.step, versionId: request.token });
     return 'already-current';
   }
@@ -45,14 +49,19 @@ interface Reads {
   pending: () => Promise<string | undefined>;
 }
 
-const NEEDS: Record<RotationRequest['step'], { current: boolean; pending: boolean }> = {
-  createSecret: { current: true, pending: true },
-  setSecret: { current: true, pending: true },
-  testSecret: { current: false, pending: true },
-  finishSecret: { current: false, pending: false },
-};
+function needs(step: RotationRequest['step'], engine: Engine): { current: boolean; pending: boolean } {
+  // finishSecret reads values only for an engine with a finishing touch (finishOwnPassword).
+  const finishing = engine.finishOwnPassword !== undefined;
+  return {
+    createSecret: { current: true, pending: true },
+    setSecret: { current: true, pending: true },
+    testSecret: { current: false, pending: true },
+    finishSecret: { current: finishing, pending: finishing },
+  }[step];
+}
 
 function startReads({ step, secretId, token }: RotationRequest, ctx: RotationContext): Reads {
+  const need = needs(step, ctx.engine);
   const early = (needed: boolean, read: () => Promise<string | undefined>): (() => Promise<string | undefined>) => {
     if (!needed) return read;
     const started = read();
@@ -60,8 +69,8 @@ function startReads({ step, secretId, token }: RotationRequest, ctx: RotationCon
     return () => started;
   };
   return {
-    current: early(NEEDS[step].current, () => ctx.secrets.value(secretId, AWSCURRENT)),
-    pending: early(NEEDS[step].pending, () => ctx.secrets.value(secretId, AWSPENDING, token)),
+    current: early(need.current, () => ctx.secrets.value(secretId, AWSCURRENT)),
+    pending: early(need.pending, () => ctx.secrets.value(secretId, AWSPENDING, token)),
   };
 }
 
@@ -164,10 +173,20 @@ async function testSecret(request: RotationRequest, meta: SecretMetadata, reads:
   ctx.log.info('testSecret: the pending credential logs in', { username: pending.username });
 }
 
-async function finishSecret(request: RotationRequest, meta: SecretMetadata, _reads: Reads, ctx: RotationContext): Promise<void> {
+async function finishSecret(request: RotationRequest, meta: SecretMetadata, reads: Reads, ctx: RotationContext): Promise<void> {
+  // Checked before anything moves, when the engine will need it afterwards.
+  const pending = ctx.engine.finishOwnPassword ? await loadPending(meta.arn, request.token, reads, ctx) : undefined;
   const currentVersion = versionWith(meta.versions, AWSCURRENT);
   await ctx.secrets.moveCurrent(meta.arn, request.token, currentVersion);
   // AWS's templates leave AWSPENDING beside AWSCURRENT (their issue #168); we take it off.
   await ctx.secrets.removePending(meta.arn, request.token);
   ctx.log.info('finishSecret: AWSCURRENT moved', { versionId: request.token, previousVersionId: currentVersion });
+  if (pending) await finishOwnPassword(pending, ctx);
+}
+
+/** Single user: let the engine end the transition of the user's own password (e.g. MySQL's retained old password). */
+async function finishOwnPassword(secret: DatabaseSecret, ctx: RotationContext): Promise<void> {
+  if (secret.strategy !== 'single' || !ctx.engine.finishOwnPassword) return;
+  const outcome = await ctx.engine.finishOwnPassword(targetOf(secret, secret.tls, ctx), secret);
+  ctx.log.info('finishSecret: own password transition finished', { username: secret.username, outcome: String(outcome) });
 }

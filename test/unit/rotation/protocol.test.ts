@@ -288,3 +288,47 @@ describe('testSecret and finishSecret', () => {
     expect(versions.get(CURRENT_V)?.stages).toEqual(['AWSPREVIOUS']);
   });
 });
+
+describe('engines with a finishing touch for the own password (MySQL dual passwords)', () => {
+  class FinishingEngine extends FakeEngine {
+    async finishOwnPassword(_target: unknown, who: { username: string; password: string }): Promise<string> {
+      this.calls.push(`finishOwnPassword ${who.username}:${who.password}`);
+      return 'discarded';
+    }
+  }
+
+  it('finishSecret calls it with the new credential, after AWSCURRENT moved', async () => {
+    const versions = pendingWorld(base, { ...base, password: 'new-pw' });
+    const engine = new FinishingEngine();
+    let currentAtHook: string[] | undefined;
+    engine.finishOwnPassword = async (_t, who) => {
+      currentAtHook = versions.get(TOKEN)?.stages;
+      engine.calls.push(`finishOwnPassword ${who.username}:${who.password}`);
+      return 'discarded';
+    };
+    await step('finishSecret', context(engine));
+    expect(engine.calls).toEqual(['finishOwnPassword app:new-pw']);
+    expect(currentAtHook).toContain('AWSCURRENT');
+  });
+
+  it('a finishSecret retried after AWSCURRENT moved calls it again (it is idempotent)', async () => {
+    world({ versions: { [TOKEN]: { stages: ['AWSCURRENT'], value: { ...base, password: 'new-pw' } } } });
+    const engine = new FinishingEngine();
+    await expect(step('finishSecret', context(engine))).resolves.toBe('already-current');
+    expect(engine.calls).toEqual(['finishOwnPassword app:new-pw']);
+  });
+
+  it('is not called for alternating users', async () => {
+    const current = { ...base, masterarn: ADMIN_ARN };
+    pendingWorld(current, { ...current, username: 'app_clone', password: 'clone-pw' });
+    const engine = new FinishingEngine();
+    await step('finishSecret', context(engine));
+    expect(engine.calls).toEqual([]);
+  });
+
+  it('an engine without it costs finishSecret no value reads', async () => {
+    pendingWorld(base, { ...base, password: 'new-pw' });
+    await step('finishSecret', context(new FakeEngine()));
+    expect(sm.commandCalls(GetSecretValueCommand)).toHaveLength(0);
+  });
+});
