@@ -1,0 +1,93 @@
+// Settings of the compliance function, read from the environment in one place, and the function's
+// input: an EventBridge scheduled event (whose `detail` may carry an input) or the input itself when
+// invoked on demand. Outputs can be switched by either; the input wins.
+
+import { InvalidInputError } from './errors';
+
+export interface OutputSwitches {
+  /** A structured log line per finding (the summary line is always written). */
+  logFindings: boolean;
+  /** EMF metrics: non-compliant count per check, plus totals. */
+  metrics: boolean;
+  /** Findings imported into Security Hub (ASFF), resolved ones archived. */
+  securityHub: boolean;
+}
+
+export interface ComplianceConfig {
+  outputs: OutputSwitches;
+  /** Overrides the account's default product ARN (arn:…:securityhub:<region>:<account>:product/<account>/default). */
+  securityHubProductArn?: string;
+  /** BatchImportFindings requests per second (1–10). */
+  securityHubImportsPerSecond: number;
+  secretsManagerEndpoint?: string;
+}
+
+export interface ComplianceInput {
+  policy?: unknown;
+  outputs?: Partial<OutputSwitches>;
+}
+
+type Env = Record<string, string | undefined>;
+
+function flag(env: Env, name: string, fallback: boolean): boolean {
+  const value = env[name]?.trim().toLowerCase();
+  if (value === undefined || value === '') return fallback;
+  if (['true', '1', 'y', 'yes', 'on'].includes(value)) return true;
+  if (['false', '0', 'n', 'no', 'off'].includes(value)) return false;
+  throw new InvalidInputError(`Environment variable ${name} must be true or false, got "${value.slice(0, 20)}".`);
+}
+
+export function readComplianceConfig(env: Env): ComplianceConfig {
+  const rate = env['SECURITY_HUB_IMPORTS_PER_SECOND'];
+  const perSecond = rate === undefined || rate === '' ? 8 : Number(rate);
+  if (!(perSecond >= 1 && perSecond <= 10)) {
+    throw new InvalidInputError(`SECURITY_HUB_IMPORTS_PER_SECOND must be from 1 to 10 (Security Hub's limit is 10 per second), got "${rate}".`);
+  }
+  const productArn = env['SECURITY_HUB_PRODUCT_ARN'];
+  const endpoint = env['SECRETS_MANAGER_ENDPOINT'];
+  return {
+    outputs: {
+      logFindings: flag(env, 'COMPLIANCE_LOG_FINDINGS', true),
+      metrics: flag(env, 'COMPLIANCE_METRICS', true),
+      securityHub: flag(env, 'COMPLIANCE_SECURITY_HUB', false),
+    },
+    securityHubImportsPerSecond: perSecond,
+    ...(productArn ? { securityHubProductArn: productArn } : {}),
+    ...(endpoint ? { secretsManagerEndpoint: endpoint } : {}),
+  };
+}
+
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/**
+ * The input: `{ policy?, outputs? }`, given directly (on demand, or as an EventBridge rule's constant
+ * input) or as the `detail` of a `Scheduled Event`. Anything else is refused with the reason.
+ */
+export function parseComplianceInput(event: unknown): ComplianceInput {
+  if (event === undefined || event === null) return {};
+  if (!isObject(event)) throw new InvalidInputError('The input must be a JSON object: an EventBridge scheduled event or { "policy"?, "outputs"? }.');
+  let input: Record<string, unknown> = event;
+  if (event['source'] === 'aws.events' || event['detail-type'] === 'Scheduled Event') {
+    const detail = event['detail'];
+    if (detail !== undefined && !isObject(detail)) throw new InvalidInputError('The scheduled event\'s detail must be an object.');
+    input = detail ?? {};
+  }
+  const unknown = Object.keys(input).filter((k) => k !== 'policy' && k !== 'outputs');
+  if (unknown.length > 0) throw new InvalidInputError(`Unknown input member${unknown.length === 1 ? '' : 's'}: ${unknown.join(', ')} (allowed: policy, outputs).`);
+  const result: ComplianceInput = {};
+  if (input['policy'] !== undefined) result.policy = input['policy'];
+  const outputs = input['outputs'];
+  if (outputs !== undefined) {
+    if (!isObject(outputs)) throw new InvalidInputError('outputs must be an object such as { "securityHub": false }.');
+    const switches: Partial<OutputSwitches> = {};
+    for (const [key, value] of Object.entries(outputs)) {
+      if (key !== 'logFindings' && key !== 'metrics' && key !== 'securityHub') {
+        throw new InvalidInputError(`outputs.${key} is not an output (allowed: logFindings, metrics, securityHub).`);
+      }
+      if (typeof value !== 'boolean') throw new InvalidInputError(`outputs.${key} must be true or false.`);
+      switches[key] = value;
+    }
+    result.outputs = switches;
+  }
+  return result;
+}
