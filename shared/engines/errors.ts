@@ -61,6 +61,6 @@ export function scrubSecrets(text: string, secrets: readonly string[]): string {
   }
   return scrubbed
     .replace(/([a-z][a-z0-9+.-]*:\/\/[^\s:/@]*:)[^\s@]*@/gi, `$1${REDACTED}@`)
-    .replace(/(password\s+)(E?'(?:[^']|'')*'?)/gi, `$1'${REDACTED}'`)
-    .replace(/(password["']?\s*[=:]\s*)("[^"]*"?|'[^']*'?|[^\s,;&)}]+)/gi, `$1${REDACTED}`);
+    .replace(/(\bpassword\s+)(E?'(?:[^']|'')*'?)/gi, `$1'${REDACTED}'`)
+    .replace(/(\bpassword["']?\s*[=:]\s*)("[^"]*"?|'[^']*'?|[^\s,;&)}]+)/gi, `$1${REDACTED}`);
 }

@@ -58,6 +58,13 @@ describe('clientTlsOptions', () => {
 });
 
 describe('EngineError and scrubSecrets', () => {
+  it('leaves verb names that end in Password alone, and still redacts password pairs', () => {
+    expect(scrubSecrets('setOwnPassword: "app" cannot connect', [])).toBe('setOwnPassword: "app" cannot connect');
+    expect(scrubSecrets('setPasswordAsAdmin: "app" refused', [])).toBe('setPasswordAsAdmin: "app" refused');
+    expect(scrubSecrets('bad password: hunter2 given', [])).toBe('bad password: [redacted] given');
+    expect(scrubSecrets("ALTER ROLE x PASSWORD 'hunter2'", [])).toBe("ALTER ROLE x PASSWORD '[redacted]'");
+  });
+
   it('is a named Error with a code, and scrubs the secrets it is given', () => {
     const error = new EngineError('query', 'failed with hunter2 inside', { engine: 'postgresql', secrets: ['hunter2'] });
     expect(error).toBeInstanceOf(Error);
