@@ -27,6 +27,7 @@ const MYSQL_LAMBDA = 'arn:aws:lambda:us-east-1:123456789012:function:rotate-mysq
 const FUNCTIONS = [
   { name: 'rotate-postgresql', slsName: 'rotatePostgresql', entry: 'functions/rotate-postgresql/handler.ts' },
   { name: 'rotate-mysql', slsName: 'rotateMysql', entry: 'functions/rotate-mysql/handler.ts' },
+  { name: 'compliance-scan', slsName: 'complianceScan', entry: 'functions/compliance-scan/handler.ts' },
 ];
 const root = join(__dirname, '..');
 
