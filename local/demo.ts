@@ -113,7 +113,9 @@ async function main(): Promise<void> {
       { name: 'rds!db-3f1c2d5e-demo', owningService: 'rds', createdDate: daysAgo(300), lastAccessedDate: daysAgo(1), lastRotatedDate: daysAgo(3), rotationEnabled: true, rotationRules: { AutomaticallyAfterDays: 7 }, nextRotationDate: daysAgo(-4), secretString: '{"username":"master","password":"demo"}' },
     ]);
     await printComplianceTable(sandbox);
-    process.exitCode = failures === 0 ? 0 : 1;
+    // Breach drill: the PostgreSQL alternating-users and MariaDB single-user credentials leak.
+    const leakedOk = await breachDrill(sandbox.endpoint, [secrets[1]!, secrets[2]!], canLogin, db, certificates.caPem);
+    process.exitCode = failures === 0 && leakedOk ? 0 : 1;
   } finally {
     await sandbox.close();
     await Promise.all([stopQuietly(db), stopQuietly(mariadb)]);
@@ -122,6 +124,39 @@ async function main(): Promise<void> {
 }
 
 type Engine = 'postgresql' | 'mariadb';
+
+/**
+ * A leaked credential, the breach response, and proof: the leaked password no longer logs in, and
+ * the attacker's session opened with it (PostgreSQL) is gone.
+ */
+async function breachDrill(
+  endpoint: string,
+  leakedSecrets: Array<{ engine: Engine; arn: string }>,
+  canLogin: (c: Credential, engine: Engine) => Promise<boolean>,
+  db: DatabaseServer,
+  caPem: string,
+): Promise<boolean> {
+  const client = new SecretsManagerClient({ endpoint });
+  const leaked = await Promise.all(
+    leakedSecrets.map(async (s) => ({ ...s, cred: JSON.parse((await client.send(new GetSecretValueCommand({ SecretId: s.arn }))).SecretString!) as Credential })),
+  );
+  const pgLeak = leaked.find((l) => l.engine === 'postgresql')!;
+  const attacker = new pg.Client({ host: db.hostname, port: db.port, user: pgLeak.cred.username, password: pgLeak.cred.password, database: db.database, ssl: { ca: caPem } });
+  attacker.on('error', () => undefined);
+  await attacker.connect();
+  console.log(`\nBreach drill: ${leaked.map((l) => `${l.cred.username} (${l.engine})`).join(' and ')} leaked; an attacker holds a session as ${pgLeak.cred.username}.`);
+  const { createBreachDeps } = await import('../functions/breach-response/handler');
+  const { runBreach } = await import('../shared/breach');
+  const { breachTable } = await import('./cli');
+  const report = await runBreach({ reason: 'demo drill: credentials pasted in a public channel', secretIds: leaked.map((l) => l.arn) }, createBreachDeps({ log: { info: () => undefined, error: () => undefined }, client }));
+  console.log(breachTable(report));
+  const stillWorking = (await Promise.all(leaked.map((l) => canLogin(l.cred, l.engine)))).filter(Boolean).length;
+  const sessionAlive = await attacker.query('SELECT 1').then(() => true, () => false);
+  await attacker.end().catch(() => undefined);
+  client.destroy();
+  console.log(`Leaked credentials that still log in: ${stillWorking}/${leaked.length}; attacker session alive: ${sessionAlive ? 'YES' : 'no'}.`);
+  return report.failed === 0 && stillWorking === 0 && !sessionAlive;
+}
 
 /** Two MariaDB users with a few grants (TLS required), and their secrets in AWS's MySQL template format. */
 async function mariadbSecrets(mariadb: DatabaseServer, client: SecretsManagerClient): Promise<Array<{ label: string; engine: Engine; lambda: string; arn: string }>> {

@@ -7,6 +7,7 @@ import { readRotationConfig, type RotationConfig } from './config';
 import { parseRotationEvent } from './event';
 import { runStep, type StepResult } from './protocol';
 import type { EngineContract } from './secret';
+import type { AdminEndpointLookup } from './strategies';
 import { SecretsApi } from './secrets-api';
 
 export interface RotationHandlerOptions {
@@ -25,12 +26,20 @@ export type RotationHandler = (event: unknown, context?: Context) => Promise<{ s
 export function createRotationHandler({ serviceName, engine, contract }: RotationHandlerOptions): RotationHandler {
   const logger = new Logger({ serviceName });
   const tracer = new Tracer({ serviceName });
-  let parts: { config: RotationConfig; secrets: SecretsApi } | undefined;
+  type Parts = { config: RotationConfig; secrets: SecretsApi; adminEndpoint: AdminEndpointLookup };
+  let parts: Parts | undefined;
 
-  const setup = (): { config: RotationConfig; secrets: SecretsApi } => {
+  const setup = (): Parts => {
     if (!parts) {
       const config = readRotationConfig(process.env, { excludeCharacters: engine.defaultExcludeCharacters });
-      parts = { config, secrets: new SecretsApi(createSecretsManagerClient(tracer, config.secretsManagerEndpoint)) };
+      const client = createSecretsManagerClient(tracer, config.secretsManagerEndpoint);
+      // RDS-managed admin secrets (username and password only): host, port and engine from the RDS
+      // API, loaded only when such a secret is met.
+      const adminEndpoint: AdminEndpointLookup = async (adminArn) => {
+        const { createRdsAdminLookup, createRdsClient } = await import('../aws/rds');
+        return createRdsAdminLookup({ rds: () => createRdsClient(tracer), secrets: client })(adminArn);
+      };
+      parts = { config, secrets: new SecretsApi(client), adminEndpoint };
     }
     return parts;
   };
@@ -40,9 +49,9 @@ export function createRotationHandler({ serviceName, engine, contract }: Rotatio
     try {
       const request = parseRotationEvent(event);
       logger.appendKeys({ secretId: request.secretId, step: request.step, versionId: request.token });
-      const { config, secrets } = setup();
+      const { config, secrets, adminEndpoint } = setup();
       const started = performance.now();
-      const result = await runStep(request, { secrets, engine, contract, config, log: logger });
+      const result = await runStep(request, { secrets, engine, contract, config, log: logger, adminEndpoint });
       logger.info('Rotation step succeeded', { result, durationMs: Math.round(performance.now() - started) });
       return { step: request.step, result };
     } catch (err) {

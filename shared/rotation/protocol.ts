@@ -4,7 +4,7 @@ import { GuardError, InvalidSecretError, LoginError, PrecheckError } from './err
 import type { RotationRequest } from './event';
 import { parseAdminSecret, parseDatabaseSecret, withCredential, type DatabaseSecret, type EngineContract, type TlsPreference } from './secret';
 import { AWSCURRENT, AWSPENDING, AWSPREVIOUS, versionWith, type SecretMetadata, type SecretsApi } from './secrets-api';
-import { checkAdminHost, pendingUsername, setPendingPassword } from './strategies';
+import { checkAdminHost, pendingUsername, resolveAdminHost, setPendingPassword, type AdminEndpointLookup } from './strategies';
 
 /** What the protocol logs through: Powertools Logger fits; so does console. */
 export interface Log {
@@ -18,6 +18,8 @@ export interface RotationContext {
   contract: EngineContract;
   config: RotationConfig;
   log: Log;
+  /** Finds host, port and engine of an admin secret that has only username and password (RDS-managed). */
+  adminEndpoint?: AdminEndpointLookup;
 }
 
 export type StepResult = 'done' | 'already-current';
@@ -154,11 +156,12 @@ async function setSecret(request: RotationRequest, meta: SecretMetadata, reads: 
     },
     admin: async () => {
       const adminArn = current.masterarn!;
-      const secret = parseAdminSecret(await ctx.secrets.value(adminArn, AWSCURRENT), `The admin secret ${adminArn}`);
-      checkAdminHost(secret, current, adminArn);
+      const stored = parseAdminSecret(await ctx.secrets.value(adminArn, AWSCURRENT), `The admin secret ${adminArn}`);
+      const { admin: secret, aliases } = await resolveAdminHost(stored, adminArn, ctx.adminEndpoint);
+      const where = checkAdminHost(secret, current, adminArn, aliases);
       // Never weaker than the rotated secret asks for: plaintext only if both say so.
       const tls: TlsPreference = secret.tls === 'plaintext' && current.tls === 'plaintext' ? 'plaintext' : 'verify';
-      return { secret, target: targetOf(current, tls, ctx) };
+      return { secret, target: targetOf({ ...current, ...where }, tls, ctx) };
     },
   });
   ctx.log.info('setSecret: pending password set', { username: pending.username, how });

@@ -98,16 +98,46 @@ export async function setPendingPassword(input: SetPasswordInput): Promise<SetOu
   return 'as-admin';
 }
 
-/** The admin must administer the same database server the rotated secret names (confused-deputy guard). */
-export function checkAdminHost(admin: AdminSecret, current: DatabaseSecret, adminArn: string): void {
+/** Where an admin secret that holds only username and password administers (RDS-managed admin secrets). */
+export interface AdminEndpoint {
+  host: string;
+  port: number;
+  engine: string;
+  /** Other host names of the same instance or cluster (reader and custom endpoints, members, read replicas). */
+  aliases: string[];
+  /** The RDS instance or cluster, for messages and break-glass. */
+  resource: { kind: 'instance' | 'cluster'; id: string };
+}
+
+/** Finds the endpoint of an admin secret from outside the secret (the RDS API); undefined when it names none. */
+export type AdminEndpointLookup = (adminSecretId: string) => Promise<AdminEndpoint | undefined>;
+
+/**
+ * An admin secret without host gets it from `lookup` (RDS-managed admin secrets), as AWS's templates
+ * do; a secret with host is returned as it is. Returns the accepted aliases of the admin's server.
+ */
+export async function resolveAdminHost(admin: AdminSecret, adminArn: string, lookup?: AdminEndpointLookup): Promise<{ admin: AdminSecret; aliases: string[] }> {
+  if (admin.host !== undefined || !lookup) return { admin, aliases: [] };
+  const endpoint = await lookup(adminArn);
+  if (!endpoint) return { admin, aliases: [] };
+  return { admin: { ...admin, host: endpoint.host, port: endpoint.port, engine: endpoint.engine }, aliases: endpoint.aliases };
+}
+
+/**
+ * The admin must administer the same database server the rotated secret names (confused-deputy
+ * guard). `aliases` are other names of the admin's server verified through the RDS API (reader
+ * endpoints, read replicas): a rotated secret may name one of them, and the admin then acts on
+ * its own host. Returns where the admin connects.
+ */
+export function checkAdminHost(admin: AdminSecret, current: DatabaseSecret, adminArn: string, aliases: readonly string[] = []): { host: string; port: number } {
   if (admin.host === undefined) {
     throw new GuardError(
-      `The admin secret ${adminArn} has no "host", so it cannot be matched to ${current.host}: add host and port to it (RDS-managed admin secrets need the RDS integration).`,
+      `The admin secret ${adminArn} has no "host", so it cannot be matched to ${current.host}: add host and port to it, or, for an RDS-managed admin secret, let the RDS lookup find them (tag aws:rds:primaryDBInstanceArn or aws:rds:primaryDBClusterArn).`,
     );
   }
-  if (admin.host !== current.host || (admin.port !== undefined && admin.port !== current.port)) {
-    throw new GuardError(
-      `The admin secret ${adminArn} is for ${admin.host}:${admin.port ?? current.port}, not ${current.host}:${current.port}: "masterarn" must name the admin of the same server.`,
-    );
-  }
+  if (admin.host === current.host && (admin.port === undefined || admin.port === current.port)) return { host: current.host, port: current.port };
+  if (aliases.includes(current.host) && admin.port !== undefined) return { host: admin.host, port: admin.port };
+  throw new GuardError(
+    `The admin secret ${adminArn} is for ${admin.host}:${admin.port ?? current.port}, not ${current.host}:${current.port}: "masterarn" must name the admin of the same server.`,
+  );
 }

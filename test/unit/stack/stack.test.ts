@@ -14,6 +14,7 @@ const FUNCTIONS = {
   rotatePostgresql: { handler: 'functions/rotate-postgresql/handler', rotation: true },
   rotateMysql: { handler: 'functions/rotate-mysql/handler', rotation: true },
   complianceScan: { handler: 'functions/compliance-scan/handler', rotation: false },
+  breachResponse: { handler: 'functions/breach-response/handler', rotation: false },
 } as const;
 type FunctionKey = keyof typeof FUNCTIONS;
 const ROTATION = (Object.keys(FUNCTIONS) as FunctionKey[]).filter((f) => FUNCTIONS[f].rotation);
@@ -138,7 +139,7 @@ describe('IAM: one role per function, least privilege', () => {
     expect(offenders).toEqual([]);
   });
 
-  it('scopes rotated-secret reads and writes by the RotatedBy tag of the function and admin reads to GetSecretValue', () => {
+  it('scopes rotated-secret reads and writes by the RotatedBy tag of the function and admin secrets to reads', () => {
     for (const fn of ROTATION) {
       const statements = roleStatements(roleOf(fn)).filter(isIdentityAllow);
       const secretStatements = statements.filter((s) => actionsOf(s).some((a) => a.startsWith('secretsmanager:')));
@@ -151,7 +152,7 @@ describe('IAM: one role per function, least privilege', () => {
         const scoped = Object.entries(tag).some(([k, v]) => /^aws:ResourceTag\/(RotatedBy|RotationAdminFor)$/.test(k) && typeof v === 'string' && v.endsWith(`-${fn}`));
         expect(scoped, `${fn} ${s.Sid} must be scoped by a tag naming the function`).toBe(true);
         if (actions.some((a) => SECRET_WRITES.includes(a))) expect(Object.keys(tag)).toContain('aws:ResourceTag/RotatedBy');
-        if (Object.keys(tag).includes('aws:ResourceTag/RotationAdminFor')) expect(actions).toEqual(['secretsmanager:GetSecretValue']);
+        if (Object.keys(tag).includes('aws:ResourceTag/RotationAdminFor')) expect(actions.sort()).toEqual(['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue']);
       }
       const granted = new Set(secretStatements.flatMap(actionsOf));
       expect([...granted].sort(), fn).toEqual(
@@ -174,6 +175,35 @@ describe('IAM: one role per function, least privilege', () => {
   it('lets the compliance scan only list secrets and import findings (plus its logs and traces)', () => {
     const actions = roleStatements(roleOf('complianceScan')).filter(isIdentityAllow).flatMap(actionsOf).sort();
     expect(actions).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents', 'secretsmanager:ListSecrets', 'securityhub:BatchImportFindings', 'securityhub:GetFindings', 'xray:PutTelemetryRecords', 'xray:PutTraceSegments']);
+  });
+
+  it('lets the breach response rotate and settle only rotated secrets, read admin secrets, and touch RDS only with break-glass on', () => {
+    const role = roleOf('breachResponse');
+    const policies = props(role)['Policies'] as unknown[];
+    const statements = roleStatements(role).filter(isIdentityAllow);
+    const byAction = (a: string) => statements.filter((s) => actionsOf(s).includes(a));
+    const actions = [...new Set(statements.flatMap(actionsOf))].sort();
+    expect(actions).toEqual([
+      'ec2:AssignPrivateIpAddresses', 'ec2:CreateNetworkInterface', 'ec2:DeleteNetworkInterface', 'ec2:DescribeNetworkInterfaces', 'ec2:DescribeSubnets', 'ec2:UnassignPrivateIpAddresses',
+      'kms:Decrypt', 'kms:GenerateDataKey', 'lambda:InvokeFunction', 'logs:CreateLogStream', 'logs:PutLogEvents',
+      'rds:DescribeDBClusters', 'rds:DescribeDBInstances', 'rds:ModifyDBCluster', 'rds:ModifyDBInstance',
+      'secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue', 'secretsmanager:ListSecrets', 'secretsmanager:RotateSecret', 'secretsmanager:UpdateSecretVersionStage',
+      'xray:PutTelemetryRecords', 'xray:PutTraceSegments',
+    ]);
+    for (const a of ['secretsmanager:RotateSecret', 'secretsmanager:UpdateSecretVersionStage']) {
+      for (const s of byAction(a)) {
+        expect(resourceIsStar(s), a).toBe(false);
+        const tag = s.Condition?.['StringEquals']?.['aws:ResourceTag/RotatedBy'] as string[];
+        expect(tag.map((v) => v.replace(/^.*-/, '')).sort(), a).toEqual(['rotateMysql', 'rotatePostgresql']);
+      }
+    }
+    expect(byAction('secretsmanager:PutSecretValue')).toEqual([]);
+    for (const s of byAction('lambda:InvokeFunction')) expect(resourceIsStar(s)).toBe(false);
+    // RDS statements live only in the policy switched by the break-glass parameter.
+    const rdsPolicy = JSON.stringify(policies.filter((p) => JSON.stringify(p).includes('rds:')));
+    expect(rdsPolicy).toContain('HasBreakGlass');
+    expect(JSON.stringify(t.Conditions?.['HasBreakGlass'])).toContain('false');
+    for (const s of byAction('rds:ModifyDBInstance')) expect(resourceIsStar(s)).toBe(false);
   });
 
   it('limits each function\'s log writes to its own log group', () => {

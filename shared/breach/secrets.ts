@@ -1,0 +1,100 @@
+import {
+  DescribeSecretCommand,
+  GetSecretValueCommand,
+  ListSecretsCommand,
+  ResourceNotFoundException,
+  RotateSecretCommand,
+  UpdateSecretVersionStageCommand,
+  type Filter,
+  type SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
+import { BreachInputError, BreachStepError } from './errors';
+import type { SecretSelection } from './input';
+
+export interface BreachSecretInfo {
+  arn: string;
+  name: string;
+  rotationEnabled: boolean;
+  rotationLambdaArn?: string;
+  owningService?: string;
+  lastRotatedDate?: Date;
+  versions: Record<string, string[]>;
+  deleted: boolean;
+}
+
+const info = (out: {
+  ARN?: string | undefined;
+  Name?: string | undefined;
+  RotationEnabled?: boolean | undefined;
+  RotationLambdaARN?: string | undefined;
+  OwningService?: string | undefined;
+  LastRotatedDate?: Date | undefined;
+  DeletedDate?: Date | undefined;
+  VersionIdsToStages?: Record<string, string[]> | undefined;
+  SecretVersionsToStages?: Record<string, string[]> | undefined;
+}): BreachSecretInfo => ({
+  arn: out.ARN ?? '',
+  name: out.Name ?? '',
+  rotationEnabled: out.RotationEnabled === true,
+  ...(out.RotationLambdaARN ? { rotationLambdaArn: out.RotationLambdaARN } : {}),
+  ...(out.OwningService ? { owningService: out.OwningService } : {}),
+  ...(out.LastRotatedDate ? { lastRotatedDate: out.LastRotatedDate } : {}),
+  versions: out.VersionIdsToStages ?? out.SecretVersionsToStages ?? {},
+  deleted: out.DeletedDate !== undefined,
+});
+
+/** The Secrets Manager calls the breach procedure makes, and nothing else. Never logs or returns more than it must. */
+export class BreachSecretsApi {
+  constructor(private readonly client: SecretsManagerClient) {}
+
+  async describe(secretId: string): Promise<BreachSecretInfo> {
+    try {
+      return info(await this.client.send(new DescribeSecretCommand({ SecretId: secretId })));
+    } catch (err) {
+      if (err instanceof ResourceNotFoundException) throw new BreachStepError('describe', `Secret ${secretId} was not found in this account and Region: check the id or ARN.`);
+      throw err;
+    }
+  }
+
+  /** ListSecrets with the selector as server-side filters (tag key + value, name prefix). */
+  async select(selection: Extract<SecretSelection, { selector: unknown }>['selector']): Promise<BreachSecretInfo[]> {
+    const filters: Filter[] = [];
+    if (selection.tag) filters.push({ Key: 'tag-key', Values: [selection.tag.key] }, { Key: 'tag-value', Values: [selection.tag.value] });
+    if (selection.namePrefix) filters.push({ Key: 'name', Values: [selection.namePrefix] });
+    const found: BreachSecretInfo[] = [];
+    let token: string | undefined;
+    do {
+      const page = await this.client.send(new ListSecretsCommand({ Filters: filters, MaxResults: 100, ...(token ? { NextToken: token } : {}) }));
+      for (const entry of page.SecretList ?? []) {
+        // tag-key and tag-value match independently on the server: keep only secrets with that exact pair.
+        if (selection.tag && !(entry.Tags ?? []).some((t) => t.Key === selection.tag!.key && t.Value === selection.tag!.value)) continue;
+        if (selection.namePrefix && !(entry.Name ?? '').startsWith(selection.namePrefix)) continue;
+        found.push(info(entry));
+      }
+      token = page.NextToken;
+    } while (token);
+    if (found.length === 0) throw new BreachInputError(`The selector ${JSON.stringify(selection)} matches no secret in this account and Region: nothing was changed.`);
+    return found;
+  }
+
+  async value(secretId: string, stage: string): Promise<string | undefined> {
+    try {
+      return (await this.client.send(new GetSecretValueCommand({ SecretId: secretId, VersionStage: stage }))).SecretString;
+    } catch (err) {
+      if (err instanceof ResourceNotFoundException) return undefined;
+      throw err;
+    }
+  }
+
+  /** Take AWSPENDING off a version that is not AWSCURRENT: the clean-up AWS documents for a failed rotation. */
+  async removePending(secretId: string, versionId: string): Promise<void> {
+    await this.client.send(new UpdateSecretVersionStageCommand({ SecretId: secretId, VersionStage: 'AWSPENDING', RemoveFromVersionId: versionId }));
+  }
+
+  /** RotateSecret with the stored configuration; returns the new version id. */
+  async rotate(secretId: string): Promise<string> {
+    const out = await this.client.send(new RotateSecretCommand({ SecretId: secretId, RotateImmediately: true }));
+    if (!out.VersionId) throw new BreachStepError('rotate', `RotateSecret on ${secretId} returned no VersionId.`);
+    return out.VersionId;
+  }
+}
