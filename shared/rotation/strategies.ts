@@ -81,10 +81,13 @@ export async function setPendingPassword(input: SetPasswordInput): Promise<SetOu
       );
     }
   });
-  currentLogsIn.catch(() => undefined); // awaited below, whatever happens first
+  // A pre-created pair: the admin will set the OTHER user's password, so the writer of the secret
+  // must also prove control of that user (else any user of the server could be named in "usernames").
+  const guards = current.strategy === 'pair' ? Promise.all([currentLogsIn, provePairControl(input)]) : currentLogsIn;
+  guards.catch(() => undefined); // awaited below, whatever happens first
   try {
     const admin = await input.admin();
-    const options = { notBefore: currentLogsIn };
+    const options = { notBefore: guards };
     // The pending user is the one applications are not using; setting its password again on a retry is harmless.
     if (current.strategy === 'alternating' && pending.username.endsWith(CLONE_SUFFIX)) {
       await engine.alignAlternateUser(admin.target, credential(admin.secret), current.username, credential(pending), options);
@@ -92,10 +95,26 @@ export async function setPendingPassword(input: SetPasswordInput): Promise<SetOu
       await engine.setPasswordAsAdmin(admin.target, credential(admin.secret), pending.username, pending.password, options);
     }
   } catch (error) {
-    await currentLogsIn; // a failed guard is the error worth reporting
+    await guards; // a failed guard is the error worth reporting
     throw error;
   }
   return 'as-admin';
+}
+
+/**
+ * Pair strategy: the pending user's last credential (AWSPREVIOUS) must log in — or, on a retried
+ * setSecret, its pending one already does. The first rotation of a pair therefore needs the other
+ * user's credential stored as AWSPREVIOUS (PutSecretValue it, then the current one).
+ */
+async function provePairControl({ engine, target, pending, previous }: SetPasswordInput): Promise<void> {
+  const last = await previous();
+  if (last && last.username === pending.username && last.host === pending.host && last.port === pending.port) {
+    if ((await engine.checkLogin(target, credential(last))).ok) return;
+  }
+  if ((await engine.checkLogin(target, credential(pending))).ok) return;
+  throw new GuardError(
+    `Pre-created pair: AWSPREVIOUS holds no working credential of "${pending.username}", so there is no proof that this secret controls that user; refusing to change its password. Store its current credential as AWSPREVIOUS (PutSecretValue it, then the AWSCURRENT one) and rotate again.`,
+  );
 }
 
 /** Where an admin secret that holds only username and password administers (RDS-managed admin secrets). */

@@ -195,7 +195,10 @@ describe('pre-created pair', () => {
     await createUser(blue, 'blue-initial');
     await createUser(green, 'green-initial');
     const adminArn = await createSecret(h, uniqueName('admin'), mysqlSecret(h.db, h.db.adminUser, h.db.adminPassword));
-    const arn = await createSecret(h, uniqueName('pair-secret'), mysqlSecret(h.db, blue, 'blue-initial', { masterarn: adminArn, usernames: [blue, green] }));
+    // Bootstrap: green's credential first (it becomes AWSPREVIOUS, the proof this secret controls green), then blue's.
+    const pair = { masterarn: adminArn, usernames: [blue, green] };
+    const arn = await createSecret(h, uniqueName('pair-secret'), mysqlSecret(h.db, green, 'green-initial', pair));
+    await h.client.send(new PutSecretValueCommand({ SecretId: arn, SecretString: JSON.stringify(mysqlSecret(h.db, blue, 'blue-initial', pair)) }));
     rotatedSecrets.push(arn);
     const users: string[] = [];
     for (let i = 0; i < 3; i++) {
@@ -207,6 +210,19 @@ describe('pre-created pair', () => {
     }
     expect(users).toEqual([green, blue, green]);
     expect(await h.admin('SELECT 1 FROM mysql.user WHERE User IN (?, ?)', [`${blue}_clone`, `${green}_clone`])).toEqual([]);
+  });
+
+  it("refuses to set the other user's password without proof of control (confused deputy)", async () => {
+    const mine = uniqueName('mine');
+    const victim = uniqueName('victim');
+    await createUser(mine, 'mine-initial');
+    await createUser(victim, 'victim-initial');
+    const adminArn = await createSecret(h, uniqueName('admin'), mysqlSecret(h.db, h.db.adminUser, h.db.adminPassword));
+    const arn = await createSecret(h, uniqueName('pair-deputy'), mysqlSecret(h.db, mine, 'mine-initial', { masterarn: adminArn, usernames: [mine, victim] }));
+    await rotate(arn);
+    expect(lastOutcome(arn)).toBe('RotationFailed');
+    expect(await h.canLogin(victim, 'victim-initial')).toBe(true);
+    expect((await secretValue(h, arn)).username).toBe(mine);
   });
 });
 

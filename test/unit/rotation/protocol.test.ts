@@ -261,13 +261,36 @@ describe('setSecret, alternating users', () => {
 });
 
 describe('setSecret, pre-created pair', () => {
-  it('sets the other user of the pair as the admin and creates nobody', async () => {
-    const current = { ...base, username: 'app_blue', masterarn: ADMIN_ARN, usernames: ['app_blue', 'app_green'] };
-    pendingWorld(current, { ...current, username: 'app_green', password: 'green-new' }, undefined, { ...base, username: 'master', password: 'admin-pw' });
+  const current = { ...base, username: 'app_blue', masterarn: ADMIN_ARN, usernames: ['app_blue', 'app_green'] };
+  const admin = { ...base, username: 'master', password: 'admin-pw' };
+
+  it('sets the other user of the pair as the admin, once AWSPREVIOUS proves control of it, and creates nobody', async () => {
+    pendingWorld(current, { ...current, username: 'app_green', password: 'green-new' }, { ...current, username: 'app_green', password: 'green-old' }, admin);
     const engine = new FakeEngine({ app_blue: 'current-pw', app_green: 'green-old', master: 'admin-pw' });
     await step('setSecret', context(engine));
+    expect(engine.calls).toContain('checkLogin app_green');
     expect(engine.calls.at(-1)).toBe('setPasswordAsAdmin app_green as master');
+    expect(engine.users.get('app_green')).toBe('green-new');
     expect([...engine.users.keys()].sort()).toEqual(['app_blue', 'app_green', 'master']);
+  });
+
+  it('accepts a retried setSecret whose pending password already logs in', async () => {
+    pendingWorld(current, { ...current, username: 'app_green', password: 'green-new' }, { ...current, username: 'app_green', password: 'green-old' }, admin);
+    const engine = new FakeEngine({ app_blue: 'current-pw', app_green: 'green-new', master: 'admin-pw' });
+    await step('setSecret', context(engine));
+    expect(engine.users.get('app_green')).toBe('green-new');
+  });
+
+  it.each([
+    ['no AWSPREVIOUS', undefined],
+    ['an AWSPREVIOUS of another user', { ...current, username: 'app_blue', password: 'current-pw' }],
+    ['an AWSPREVIOUS whose password does not log in', { ...current, username: 'app_green', password: 'guessed' }],
+  ])('refuses to let the admin touch the other user with %s (confused deputy)', async (_what, previous) => {
+    pendingWorld(current, { ...current, username: 'app_green', password: 'green-new' }, previous, admin);
+    const engine = new FakeEngine({ app_blue: 'current-pw', app_green: 'victim-pw', master: 'admin-pw' });
+    await expect(step('setSecret', context(engine))).rejects.toThrow(/no proof that this secret controls that user/);
+    expect(engine.users.get('app_green')).toBe('victim-pw');
+    expect(engine.calls.some((c) => c.includes('as master'))).toBe(false);
   });
 });
 
