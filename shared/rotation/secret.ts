@@ -41,6 +41,8 @@ export interface EngineContract {
   defaultPort: number;
 }
 
+const MAX_USERNAME_CHARS = 128;
+
 function parseObject(secretString: string | undefined, what: string): Record<string, unknown> {
   if (secretString === undefined) throw new InvalidSecretError('SecretString', `${what} has no SecretString: store the credential as JSON text.`);
   let parsed: unknown;
@@ -131,6 +133,11 @@ export function parseDatabaseSecret(secretString: string | undefined, contract: 
   }
   const host = parseHost(raw, what);
   const username = requiredText(raw, 'username', what);
+  // No engine takes names this long (PostgreSQL 63 bytes, MySQL 32, MariaDB 80); refusing here keeps
+  // a hostile name out of every later message and log line.
+  if (username.length > MAX_USERNAME_CHARS) {
+    throw new InvalidSecretError('username', `${what} has a "username" of ${username.length} characters; database user names are at most ${MAX_USERNAME_CHARS}.`);
+  }
   const password = requiredText(raw, 'password', what);
   const dbname = optionalText(raw, 'dbname', what);
   const masterarn = optionalText(raw, 'masterarn', what);

@@ -54,6 +54,7 @@ describe('the secret JSON contract', () => {
     ['no host', JSON.stringify({ ...awsTemplateSecret, host: undefined }), 'host', /lacks "host"/],
     ['no username', JSON.stringify({ ...awsTemplateSecret, username: undefined }), 'username', /lacks "username"/],
     ['no password', JSON.stringify({ ...awsTemplateSecret, password: undefined }), 'password', /lacks "password"/],
+    ['a 20,000-character username', JSON.stringify({ ...awsTemplateSecret, username: 'u'.repeat(20_000) }), 'username', /of 20000 characters; database user names are at most 128/],
     ['a numeric password', JSON.stringify({ ...awsTemplateSecret, password: 12345 }), 'password', /invalid "password"/],
     ['another engine', JSON.stringify({ ...awsTemplateSecret, engine: 'mysql' }), 'engine', /rotates postgres or aurora-postgresql/],
     ['no engine', JSON.stringify({ ...awsTemplateSecret, engine: undefined }), 'engine', /lacks "engine"/],
