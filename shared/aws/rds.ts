@@ -77,10 +77,23 @@ export async function describeRdsResource(rds: RDSClient, resource: RdsResource)
   return resource.kind === 'instance' ? instanceEndpoint(rds, resource.id) : clusterEndpoint(rds, resource.id);
 }
 
+/**
+ * The RDS instance or cluster an RDS endpoint host name belongs to, as AWS's templates read it:
+ * the first label is the identifier; `<id>.cluster-<hash>.<region>.rds.amazonaws.com` is a cluster's
+ * writer endpoint. Undefined for hosts that are not RDS endpoints (CNAMEs, proxies, other servers).
+ */
+export function rdsResourceOfHost(host: string): RdsResource | undefined {
+  const labels = host.toLowerCase().split('.');
+  if (labels.length < 5 || !/\.rds\.amazonaws\.com(\.cn)?$/.test(host.toLowerCase())) return undefined;
+  const [id, second] = labels;
+  if (!id || !second) return undefined;
+  return { kind: second.startsWith('cluster-') && !second.startsWith('cluster-ro-') ? 'cluster' : 'instance', id };
+}
+
 /** The lookup the rotation core and the breach procedure take as a dependency. */
 export function createRdsAdminLookup(deps: { rds: () => RDSClient; secrets: SecretsManagerClient }): AdminEndpointLookup {
-  return async (adminSecretId) => {
-    const resource = await rdsResourceOfSecret(deps.secrets, adminSecretId);
+  return async (adminSecretId, adminHost) => {
+    const resource = adminHost === undefined ? await rdsResourceOfSecret(deps.secrets, adminSecretId) : rdsResourceOfHost(adminHost);
     return resource ? describeRdsResource(deps.rds(), resource) : undefined;
   };
 }

@@ -271,7 +271,7 @@ async function endLeakedSessions(
   let adminSecret: AdminSecret | undefined;
   const loadAdmin = async (arn: string): Promise<void> => {
     const stored = parseAdminSecret(await deps.secrets.value(arn, AWSCURRENT), `The admin secret ${arn}`);
-    const { admin, aliases } = await resolveAdminHost(stored, arn, deps.adminEndpoint);
+    const { admin, aliases } = await resolveAdminHost(stored, arn, deps.adminEndpoint, current.host);
     // Confused-deputy guard, as in rotation: the admin's password only goes to its own server.
     checkAdminHost(admin, current, arn, aliases);
     adminSecret = admin;

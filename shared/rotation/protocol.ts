@@ -157,7 +157,7 @@ async function setSecret(request: RotationRequest, meta: SecretMetadata, reads: 
     admin: async () => {
       const adminArn = current.masterarn!;
       const stored = parseAdminSecret(await ctx.secrets.value(adminArn, AWSCURRENT), `The admin secret ${adminArn}`);
-      const { admin: secret, aliases } = await resolveAdminHost(stored, adminArn, ctx.adminEndpoint);
+      const { admin: secret, aliases } = await resolveAdminHost(stored, adminArn, ctx.adminEndpoint, current.host);
       const where = checkAdminHost(secret, current, adminArn, aliases);
       // Never weaker than the rotated secret asks for: plaintext only if both say so.
       const tls: TlsPreference = secret.tls === 'plaintext' && current.tls === 'plaintext' ? 'plaintext' : 'verify';

@@ -128,15 +128,32 @@ export interface AdminEndpoint {
   resource: { kind: 'instance' | 'cluster'; id: string };
 }
 
-/** Finds the endpoint of an admin secret from outside the secret (the RDS API); undefined when it names none. */
-export type AdminEndpointLookup = (adminSecretId: string) => Promise<AdminEndpoint | undefined>;
+/**
+ * Finds the endpoint of an admin secret from outside the secret (the RDS API): from its tags, or,
+ * when `adminHost` is given, from that RDS host name. Undefined when neither names an RDS resource.
+ */
+export type AdminEndpointLookup = (adminSecretId: string, adminHost?: string) => Promise<AdminEndpoint | undefined>;
 
 /**
  * An admin secret without host gets it from `lookup` (RDS-managed admin secrets), as AWS's templates
- * do; a secret with host is returned as it is. Returns the accepted aliases of the admin's server.
+ * do. An admin secret whose host differs from the rotated secret's asks `lookup` about that host,
+ * so a reader endpoint or read replica of the admin's instance or cluster is accepted (AWS's
+ * templates do the same). Returns the accepted aliases of the admin's server.
  */
-export async function resolveAdminHost(admin: AdminSecret, adminArn: string, lookup?: AdminEndpointLookup): Promise<{ admin: AdminSecret; aliases: string[] }> {
-  if (admin.host !== undefined || !lookup) return { admin, aliases: [] };
+export async function resolveAdminHost(
+  admin: AdminSecret,
+  adminArn: string,
+  lookup?: AdminEndpointLookup,
+  rotatedHost?: string,
+): Promise<{ admin: AdminSecret; aliases: string[] }> {
+  if (!lookup) return { admin, aliases: [] };
+  if (admin.host !== undefined) {
+    if (rotatedHost === undefined || admin.host === rotatedHost) return { admin, aliases: [] };
+    // A failed lookup only means no aliases: the guard then refuses the mismatch, as without RDS.
+    const endpoint = await lookup(adminArn, admin.host).catch(() => undefined);
+    // Only aliases of the very server the admin secret names: the admin's host must be its endpoint.
+    return { admin, aliases: endpoint && endpoint.host === admin.host ? endpoint.aliases : [] };
+  }
   const endpoint = await lookup(adminArn);
   if (!endpoint) return { admin, aliases: [] };
   return { admin: { ...admin, host: endpoint.host, port: endpoint.port, engine: endpoint.engine }, aliases: endpoint.aliases };

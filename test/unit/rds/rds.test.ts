@@ -10,7 +10,7 @@ import {
 import { DescribeSecretCommand, GetSecretValueCommand, PutSecretValueCommand, SecretsManagerClient, UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { createRdsAdminLookup, rdsResourceOfSecret, RdsLookupError, resetMasterPassword } from '../../../shared/aws/rds';
+import { createRdsAdminLookup, rdsResourceOfHost, rdsResourceOfSecret, RdsLookupError, resetMasterPassword } from '../../../shared/aws/rds';
 import type { ConnectionTarget } from '../../../shared/engines/types';
 import { readRotationConfig } from '../../../shared/rotation/config';
 import { GuardError } from '../../../shared/rotation/errors';
@@ -154,6 +154,35 @@ describe('host guard with the RDS lookup', () => {
     });
     expect(checkAdminHost(resolved, child('orders-primary.c9akciq32.eu-west-1.rds.amazonaws.com'), ADMIN_ARN, aliases).host).toBe('orders-primary.c9akciq32.eu-west-1.rds.amazonaws.com');
     expect(() => checkAdminHost(resolved, child('evil.example.com'), ADMIN_ARN, aliases)).toThrow(GuardError);
+  });
+
+  it('an admin secret with its own RDS host: a read replica or reader endpoint of that server is accepted, found by host name', async () => {
+    rds.on(DescribeDBInstancesCommand, { DBInstanceIdentifier: 'orders-primary' }).resolves(ordersPrimary);
+    rds.on(DescribeDBClustersCommand, { DBClusterIdentifier: 'billing' }).resolves(billingCluster);
+    const withHost = { ...admin, host: 'orders-primary.c9akciq32.eu-west-1.rds.amazonaws.com', port: 5432 };
+    const replica = child('orders-replica-1.c9akciq32.eu-west-1.rds.amazonaws.com');
+    const { aliases } = await resolveAdminHost(withHost, 'admin', lookup(), replica.host);
+    expect(checkAdminHost(withHost, replica, 'admin', aliases)).toEqual({ host: withHost.host, port: 5432 });
+
+    const clusterAdmin = { ...admin, host: 'billing.cluster-c9akciq32.eu-west-1.rds.amazonaws.com', port: 3306 };
+    const reader = { ...child('billing.cluster-ro-c9akciq32.eu-west-1.rds.amazonaws.com'), port: 3306 };
+    const fromCluster = await resolveAdminHost(clusterAdmin, 'admin', lookup(), reader.host);
+    expect(checkAdminHost(clusterAdmin, reader, 'admin', fromCluster.aliases).host).toBe(clusterAdmin.host);
+
+    // Another server's host stays refused, and no RDS call is made for the same host or non-RDS hosts.
+    expect(() => checkAdminHost(withHost, child('billing-1.c9akciq32.eu-west-1.rds.amazonaws.com'), 'admin', aliases)).toThrow(GuardError);
+    const calls = rds.commandCalls(DescribeDBInstancesCommand).length;
+    await resolveAdminHost(withHost, 'admin', lookup(), withHost.host);
+    await resolveAdminHost({ ...admin, host: 'db.internal.example' }, 'admin', lookup(), 'replica.internal.example');
+    expect(rds.commandCalls(DescribeDBInstancesCommand)).toHaveLength(calls);
+  });
+
+  it('reads instance and cluster identifiers from RDS host names, and nothing from other hosts', () => {
+    expect(rdsResourceOfHost('orders-primary.c9akciq32.eu-west-1.rds.amazonaws.com')).toEqual({ kind: 'instance', id: 'orders-primary' });
+    expect(rdsResourceOfHost('billing.cluster-c9akciq32.eu-west-1.rds.amazonaws.com')).toEqual({ kind: 'cluster', id: 'billing' });
+    expect(rdsResourceOfHost('billing.cluster-ro-c9akciq32.eu-west-1.rds.amazonaws.com')).toEqual({ kind: 'instance', id: 'billing' });
+    expect(rdsResourceOfHost('db.example.com')).toBeUndefined();
+    expect(rdsResourceOfHost('localhost')).toBeUndefined();
   });
 
   it('without a lookup (or with a secret that names none) an admin without host is still refused', async () => {
