@@ -7,7 +7,7 @@
 import { CreateSecretCommand, GetSecretValueCommand, RotateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
-import { createRunDir, createTestCertificates, startMariaDb, startPostgres, type DatabaseServer } from './databases';
+import { createRunDir, createTestCertificates, databaseAccess, startMariaDb, startPostgres, type DatabaseServer } from './databases';
 import { printComplianceTable } from './demo-compliance';
 import { startSandbox } from './secrets-manager';
 
@@ -35,23 +35,12 @@ async function main(): Promise<void> {
     sandbox.functions.register(MYSQL_LAMBDA, (event) => mysqlHandler(event));
     const client = new SecretsManagerClient({ endpoint: sandbox.endpoint });
 
-    const canLogin = async (credential: Credential, engine: Engine): Promise<boolean> => (engine === 'mariadb' ? canLogInMariaDb(mariadb, credential) : canLogInPostgres(credential));
-    const canLogInPostgres = async ({ username, password }: Credential): Promise<boolean> => {
-      const c = new pg.Client({ host: db.hostname, port: db.port, user: username, password, database: db.database, ssl: { ca: certificates.caPem }, connectionTimeoutMillis: 3000 });
-      try {
-        await c.connect();
-        await c.query('SELECT 1');
-        return true;
-      } catch {
-        return false;
-      } finally {
-        await c.end().catch(() => undefined);
-      }
-    };
-    const admin = new pg.Client({ host: db.hostname, port: db.port, user: db.adminUser, password: db.adminPassword, database: db.database, ssl: { ca: certificates.caPem } });
-    await admin.connect();
-    await admin.query(`CREATE ROLE "orders_app" LOGIN PASSWORD 'demo-initial-1'; CREATE ROLE "billing_app" LOGIN PASSWORD 'demo-initial-2'`);
-    await admin.end();
+    const pgAccess = databaseAccess(db, certificates.caPem);
+    const mariadbAccess = databaseAccess(mariadb, certificates.caPem);
+    const canLogin = (c: Credential, engine: Engine): Promise<boolean> =>
+      engine === 'mariadb' ? mariadbAccess.canLogin(c.username, c.password, 'shop') : pgAccess.canLogin(c.username, c.password);
+    await pgAccess.createUser('orders_app', 'demo-initial-1');
+    await pgAccess.createUser('billing_app', 'demo-initial-2');
 
     const secret = (username: string, password: string, extra: object = {}): string =>
       JSON.stringify({ engine: 'postgres', host: db.hostname, port: db.port, username, password, dbname: db.database, ...extra });
@@ -177,17 +166,6 @@ async function mariadbSecrets(mariadb: DatabaseServer, client: SecretsManagerCli
     { label: 'single user', engine: 'mariadb', lambda: MYSQL_LAMBDA, arn: (await client.send(new CreateSecretCommand({ Name: 'demo/inventory-app', SecretString: secret('inventory_app', 'demo-initial-3') }))).ARN! },
     { label: 'alternating users', engine: 'mariadb', lambda: MYSQL_LAMBDA, arn: (await client.send(new CreateSecretCommand({ Name: 'demo/payments-app', SecretString: secret('payments_app', 'demo-initial-4', { masterarn: adminArn }) }))).ARN! },
   ];
-}
-
-async function canLogInMariaDb(mariadb: DatabaseServer, { username, password }: Credential): Promise<boolean> {
-  try {
-    const c = await mysql.createConnection({ host: mariadb.hostname, port: mariadb.port, user: username, password, database: 'shop', ssl: { ca: mariadb.caPem, verifyIdentity: true }, connectTimeout: 3000 });
-    await c.query('SELECT 1');
-    await c.end();
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 async function stopQuietly(db: DatabaseServer): Promise<void> {

@@ -34,3 +34,5 @@ export { startMariaDb } from './mariadb';
 export type { MariaDbOptions } from './mariadb';
 export { createRunDir, reapAbandonedRuns, RUN_DIR_PREFIX } from './run-dir';
 export type { RunDir } from './run-dir';
+export { databaseAccess } from './access';
+export type { AccessTarget, DatabaseAccess } from './access';

@@ -14,13 +14,9 @@ import {
   RotateSecretCommand,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
-import mysql from 'mysql2/promise';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import pg from 'pg';
-import { nativePasswordHash } from '../../shared/engines/mysql/passwords';
-import { quoteAccount } from '../../shared/engines/mysql/sql';
-import { scramSha256Verifier } from '../../shared/engines/postgresql/scram';
+import { databaseAccess } from '../databases';
 import { startSandbox, type RotationEvent, type RotationStep, type Sandbox } from '../secrets-manager';
 import { TcpProxy } from './tcp-proxy';
 
@@ -130,9 +126,6 @@ export class InjectedCrash extends Error {
   override name = 'InjectedCrash';
 }
 
-const isRefusedLogin = (engine: RigEngine, err: unknown): boolean =>
-  engine === 'postgresql' ? (err as { code?: string }).code === '28P01' : (err as { errno?: number }).errno === 1045;
-
 export const randomName = (prefix: string): string => `${prefix}_${randomBytes(4).toString('hex')}`;
 const randomPassword = (): string => `Rig-${randomBytes(12).toString('base64url')}`;
 
@@ -211,7 +204,7 @@ export class Rig {
     const { handler } =
       db.engine === 'postgresql' ? await import('../../functions/rotate-postgresql/handler') : await import('../../functions/rotate-mysql/handler');
     const proxy = await TcpProxy.start({ target: { host: '127.0.0.1', port: db.port } });
-    const access = db.engine === 'postgresql' ? postgresAccess(db, caPem) : mariadbAccess(db, caPem);
+    const access = databaseAccess(db, caPem);
     const lambdaArn = LAMBDA_ARN[db.engine];
     const secretValue = (username: string, password: string, extra: Record<string, unknown> = {}): Record<string, unknown> =>
       db.engine === 'postgresql'
@@ -484,76 +477,3 @@ export class Rig {
   }
 }
 
-type Access = Pick<EngineRig, 'admin' | 'canLogin' | 'createUser' | 'userExists'>;
-
-function postgresAccess(db: RigDatabase, caPem: string): Access {
-  const connect = async (user: string, password: string): Promise<pg.Client> => {
-    const c = new pg.Client({ host: db.hostname, port: db.port, user, password, database: 'postgres', ssl: { ca: caPem }, connectionTimeoutMillis: 5000 });
-    c.on('error', () => undefined);
-    await c.connect();
-    return c;
-  };
-  const admin = async <T extends Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T[]> => {
-    const c = await connect(db.adminUser, db.adminPassword);
-    try {
-      return (await c.query(sql, params)).rows as T[];
-    } finally {
-      await c.end();
-    }
-  };
-  return {
-    admin,
-    async canLogin(username, password) {
-      try {
-        const c = await connect(username, password);
-        await c.query('SELECT 1');
-        await c.end();
-        return true;
-      } catch (err) {
-        if (isRefusedLogin('postgresql', err)) return false;
-        throw err;
-      }
-    },
-    async createUser(username, password) {
-      const ident = `"${username.replace(/"/g, '""')}"`;
-      await admin(`CREATE ROLE ${ident} LOGIN PASSWORD '${scramSha256Verifier(password)}'`);
-    },
-    async userExists(username) {
-      return (await admin(`SELECT 1 FROM pg_roles WHERE rolname = $1`, [username])).length > 0;
-    },
-  };
-}
-
-function mariadbAccess(db: RigDatabase, caPem: string): Access {
-  const connect = (user: string, password: string): Promise<mysql.Connection> =>
-    mysql.createConnection({ host: db.hostname, port: db.port, user, password, ssl: { ca: caPem, verifyIdentity: true }, connectTimeout: 5000 });
-  const admin = async <T extends Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T[]> => {
-    const c = await connect(db.adminUser, db.adminPassword);
-    try {
-      const [rows] = await c.query(sql, params);
-      return (Array.isArray(rows) ? rows : []) as T[];
-    } finally {
-      await c.end();
-    }
-  };
-  return {
-    admin,
-    async canLogin(username, password) {
-      try {
-        const c = await connect(username, password);
-        await c.query('SELECT 1');
-        await c.end();
-        return true;
-      } catch (err) {
-        if (isRefusedLogin('mariadb', err)) return false;
-        throw err;
-      }
-    },
-    async createUser(username, password) {
-      await admin(`CREATE USER ${quoteAccount({ user: username, host: '%' })} IDENTIFIED BY PASSWORD '${nativePasswordHash(password)}'`);
-    },
-    async userExists(username) {
-      return (await admin(`SELECT 1 FROM mysql.user WHERE User = ?`, [username])).length > 0;
-    },
-  };
-}

@@ -1,8 +1,7 @@
 import { CreateSecretCommand, DescribeSecretCommand, GetSecretValueCommand, ListSecretVersionIdsCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import mysql from 'mysql2/promise';
 import { randomBytes } from 'node:crypto';
-import { Client } from 'pg';
 import { inject } from 'vitest';
+import { databaseAccess } from '../../../local/databases';
 import { startSandbox, type Sandbox, type SandboxOptions } from '../../../local/secrets-manager';
 
 export const PG_LAMBDA = 'arn:aws:lambda:us-east-1:123456789012:function:rotate-postgresql';
@@ -68,7 +67,7 @@ export async function startHarness(engine: HarnessEngine, options: SandboxOption
 
   sandbox.functions.register(lambdaArn, (event) => handler(event), { timeoutMs: 20_000 });
   const client = new SecretsManagerClient({ endpoint: sandbox.endpoint, maxAttempts: 1 });
-  const access = engine === 'postgresql' ? postgresAccess(db, tls.caPem) : mariadbAccess(db, tls.caPem);
+  const access = databaseAccess(db, tls.caPem, { connectTimeoutMs: 3000 });
 
   return {
     engine,
@@ -88,63 +87,6 @@ export async function startHarness(engine: HarnessEngine, options: SandboxOption
   };
 }
 
-type Access = Pick<Harness, 'admin' | 'canLogin'>;
-
-function postgresAccess(db: Harness['db'], caPem: string): Access {
-  const connect = async (user: string, password: string, dbname = db.database): Promise<Client> => {
-    const c = new Client({ host: db.hostname, port: db.port, user, password, database: dbname, ssl: { ca: caPem }, connectionTimeoutMillis: 3000 });
-    await c.connect();
-    return c;
-  };
-  return {
-    async admin(sql, params = []) {
-      const c = await connect(db.adminUser, db.adminPassword);
-      try {
-        return (await c.query(sql, params)).rows;
-      } finally {
-        await c.end();
-      }
-    },
-    async canLogin(username, password, dbname) {
-      try {
-        const c = await connect(username, password, dbname);
-        await c.query('SELECT 1');
-        await c.end();
-        return true;
-      } catch (err) {
-        if ((err as { code?: string }).code === '28P01') return false;
-        throw err;
-      }
-    },
-  };
-}
-
-function mariadbAccess(db: Harness['db'], caPem: string): Access {
-  const connect = (user: string, password: string, database?: string): Promise<mysql.Connection> =>
-    mysql.createConnection({ host: db.hostname, port: db.port, user, password, ...(database ? { database } : {}), ssl: { ca: caPem, verifyIdentity: true }, connectTimeout: 3000 });
-  return {
-    async admin<T extends Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T[]> {
-      const c = await connect(db.adminUser, db.adminPassword, db.database);
-      try {
-        const [rows] = await c.query(sql, params);
-        return (Array.isArray(rows) ? rows : []) as T[];
-      } finally {
-        await c.end();
-      }
-    },
-    async canLogin(username, password, dbname) {
-      try {
-        const c = await connect(username, password, dbname);
-        await c.query('SELECT 1');
-        await c.end();
-        return true;
-      } catch (err) {
-        if ((err as { errno?: number }).errno === 1045) return false;
-        throw err;
-      }
-    },
-  };
-}
 
 /** A secret in the exact shape AWS's MySQL/MariaDB templates use (dbname is optional there). */
 export function mysqlSecret(db: { hostname: string; port: number }, username: string, password: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
