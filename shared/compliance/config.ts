@@ -1,6 +1,9 @@
 // Settings of the compliance function, read from the environment in one place, and the function's
 // input: an EventBridge scheduled event (whose `detail` may carry an input) or the input itself when
-// invoked on demand. Outputs can be switched by either; the input wins.
+// invoked on demand. Outputs can be switched by either; the input wins, except that an input with
+// its own policy makes the run a what-if scan (resolveOutputs): whoever may invoke the function
+// must not be able to close Security Hub findings, or write the deployed policy's metrics, with a
+// policy of their own.
 
 import { InvalidInputError } from './errors';
 
@@ -90,4 +93,34 @@ export function parseComplianceInput(event: unknown): ComplianceInput {
     result.outputs = switches;
   }
   return result;
+}
+
+/** Why a run is a what-if scan. Today one reason: the input brought its own `policy`. */
+export type WhatIfReason = 'on-demand policy';
+
+/** An output a what-if scan does not write: said in the result (`securityHub`, `metrics`) and the log. */
+export interface SkippedOutput {
+  skipped: WhatIfReason;
+}
+
+export interface ResolvedOutputs {
+  /** The outputs this run writes. */
+  outputs: OutputSwitches;
+  /** Present for a what-if scan: the outputs it does not write although switched on, and why. */
+  whatIf?: { reason: WhatIfReason; suppressed: Array<'securityHub' | 'metrics'> };
+}
+
+/**
+ * The outputs of one run. With the deployed policy (defaults and COMPLIANCE_POLICY), the input's
+ * switches win over the environment's. With a policy in the input, any policy, looser or tighter,
+ * the run is a what-if scan: its findings are not the deployed policy's, so it never imports or
+ * archives Security Hub findings (a complete scan archives every active finding it does not
+ * reproduce) and never writes the NonCompliantSecrets metrics alarms watch, whatever the input's
+ * `outputs` say. Its log lines are still written, marked `scan: "what-if"`.
+ */
+export function resolveOutputs(config: ComplianceConfig, input: ComplianceInput): ResolvedOutputs {
+  const requested: OutputSwitches = { ...config.outputs, ...input.outputs };
+  if (input.policy === undefined) return { outputs: requested };
+  const suppressed = (['securityHub', 'metrics'] as const).filter((output) => requested[output]);
+  return { outputs: { ...requested, securityHub: false, metrics: false }, whatIf: { reason: 'on-demand policy', suppressed } };
 }

@@ -9,10 +9,12 @@ import type { SecretEvaluation } from './evaluate';
 import type { Policy } from './policy';
 import type { ScanSummary } from './scan';
 
-export function logFindings(logger: Logger, evaluations: SecretEvaluation[]): void {
+/** `mark` is added to every line (a what-if scan's `{ scan: "what-if" }`). */
+export function logFindings(logger: Logger, evaluations: SecretEvaluation[], mark: Record<string, string> = {}): void {
   for (const evaluation of evaluations) {
     for (const finding of evaluation.findings) {
       logger.warn('Secret out of policy', {
+        ...mark,
         checkId: finding.checkId,
         severity: finding.severity,
         secretArn: finding.secretArn,

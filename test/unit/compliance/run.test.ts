@@ -6,7 +6,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { InvalidInputError, parseComplianceInput, PolicyError, readComplianceConfig, runCompliance, type RunDependencies } from '../../../shared/compliance';
+import { CHECK_IDS, InvalidInputError, parseComplianceInput, PolicyError, readComplianceConfig, resolveOutputs, runCompliance, type RunDependencies } from '../../../shared/compliance';
 import { ARN, DAY, NOW, entry } from './fixtures';
 
 const sm = mockClient(SecretsManagerClient);
@@ -100,6 +100,88 @@ describe('runCompliance', () => {
   });
 });
 
+describe('what-if scans: an invocation with its own policy never touches Security Hub or the metrics', () => {
+  const ALL_OFF = { checks: Object.fromEntries(CHECK_IDS.map((id) => [id, { enabled: false }])) };
+  const ACTIVE = [`${ARN}-1/rotation-disabled`, `${ARN}-3/rotation-disabled`].map((Id) => ({ Id, CreatedAt: new Date(NOW - DAY).toISOString(), UpdatedAt: new Date(NOW - DAY).toISOString() }));
+  const archivedIds = (): string[] =>
+    hub
+      .commandCalls(BatchImportFindingsCommand)
+      .flatMap((c) => c.args[0].input.Findings ?? [])
+      .filter((f) => f.RecordState === 'ARCHIVED')
+      .map((f) => f.Id ?? '');
+
+  beforeEach(() => {
+    hub.on(GetFindingsCommand).resolves({ Findings: ACTIVE as never });
+  });
+
+  it('the attacker\'s invocation {"policy":{"checks":{…off…}}} archives nothing and imports nothing, and says so', async () => {
+    const d = deps({ COMPLIANCE_SECURITY_HUB: 'true' });
+    const info = vi.spyOn(d.logger, 'info').mockImplementation(() => undefined);
+    const warn = vi.spyOn(d.logger, 'warn').mockImplementation(() => undefined);
+    const result = await runCompliance({ policy: ALL_OFF }, d);
+    expect(archivedIds()).toEqual([]);
+    expect(hub.calls()).toHaveLength(0);
+    expect(result.policy).toBe('what-if');
+    expect(result.securityHub).toEqual({ skipped: 'on-demand policy' });
+    expect(result.outputs.securityHub).toBe(false);
+    expect(result.summary.secrets.nonCompliant).toBe(0);
+    expect(warn).toHaveBeenCalledWith(expect.stringMatching(/what-if/i), expect.objectContaining({ securityHub: 'skipped', metrics: 'skipped' }));
+    expect(info).toHaveBeenCalledWith('Compliance scan finished', expect.objectContaining({ policy: 'what-if', securityHub: { skipped: 'on-demand policy' } }));
+  });
+
+  it('an input cannot switch Security Hub on for its own policy, nor write metrics under it', async () => {
+    const d = deps({ COMPLIANCE_SECURITY_HUB: 'false' });
+    vi.spyOn(d.logger, 'warn').mockImplementation(() => undefined);
+    vi.spyOn(d.logger, 'info').mockImplementation(() => undefined);
+    const result = await runCompliance({ policy: { checks: { 'rotation-disabled': { enabled: false } } }, outputs: { securityHub: true, metrics: true } }, d);
+    expect(hub.calls()).toHaveLength(0);
+    expect(result.outputs).toMatchObject({ securityHub: false, metrics: false });
+    expect(result.metrics).toEqual({ skipped: 'on-demand policy' });
+    // A private policy's counts would sit in the deployed policy's metric stream and feed its alarms.
+    expect(lines().filter((l) => '_aws' in l)).toHaveLength(0);
+  });
+
+  it('a tightening private policy is a what-if too: its findings are not the deployed policy\'s', async () => {
+    const d = deps({ COMPLIANCE_SECURITY_HUB: 'true' });
+    vi.spyOn(d.logger, 'warn').mockImplementation(() => undefined);
+    vi.spyOn(d.logger, 'info').mockImplementation(() => undefined);
+    const result = await runCompliance({ policy: { requiredTags: ['owner'] } }, d);
+    expect(hub.calls()).toHaveLength(0);
+    expect(result.securityHub).toEqual({ skipped: 'on-demand policy' });
+  });
+
+  it('a forged scheduled event carrying a policy in detail is a what-if as well', async () => {
+    const d = deps({ COMPLIANCE_SECURITY_HUB: 'true' });
+    vi.spyOn(d.logger, 'warn').mockImplementation(() => undefined);
+    vi.spyOn(d.logger, 'info').mockImplementation(() => undefined);
+    await runCompliance({ source: 'aws.events', 'detail-type': 'Scheduled Event', detail: { policy: ALL_OFF } }, d);
+    expect(archivedIds()).toEqual([]);
+    expect(hub.calls()).toHaveLength(0);
+  });
+
+  it('each finding line of a what-if scan is marked, so log filters on the deployed scan can leave it out', async () => {
+    const d = deps();
+    const warn = vi.spyOn(d.logger, 'warn').mockImplementation(() => undefined);
+    vi.spyOn(d.logger, 'info').mockImplementation(() => undefined);
+    await runCompliance({ policy: { classes: { default: { maxAgeDays: 90 } } } }, d);
+    const findings = warn.mock.calls.filter((c) => c[0] === 'Secret out of policy');
+    expect(findings.length).toBe(50);
+    for (const [, fields] of findings) expect(fields).toMatchObject({ scan: 'what-if' });
+  });
+
+  it('the deployed policy (COMPLIANCE_POLICY) keeps today\'s behaviour: a complete scan archives what was not reproduced', async () => {
+    const d = deps({ COMPLIANCE_SECURITY_HUB: 'true', COMPLIANCE_POLICY: JSON.stringify({ checks: { unused: { days: 60 } } }) });
+    vi.spyOn(d.logger, 'info').mockImplementation(() => undefined);
+    vi.spyOn(d.logger, 'warn').mockImplementation(() => undefined);
+    // s1 and s3 have rotation off: their findings are reproduced. An active finding of a secret now compliant is archived.
+    hub.on(GetFindingsCommand).resolves({ Findings: [...ACTIVE, { ...ACTIVE[0]!, Id: `${ARN}-2/rotation-disabled` }] as never });
+    const result = await runCompliance({ source: 'aws.events', 'detail-type': 'Scheduled Event', detail: {} }, d);
+    expect(result.policy).toBe('deployed');
+    expect(archivedIds()).toEqual([`${ARN}-2/rotation-disabled`]);
+    expect(result.securityHub).toMatchObject({ previouslyActive: 3, imported: 51, archived: 1 });
+  });
+});
+
 describe('input and configuration', () => {
   it('accepts the sample events', () => {
     const read = (name: string): unknown => JSON.parse(readFileSync(join(__dirname, '../../../events', name), 'utf8'));
@@ -114,6 +196,16 @@ describe('input and configuration', () => {
     expect(() => parseComplianceInput({ polcy: {} })).toThrow('Unknown input member: polcy (allowed: policy, outputs).');
     expect(() => parseComplianceInput({ outputs: { sns: true } })).toThrow('outputs.sns is not an output');
     expect(() => parseComplianceInput({ outputs: { metrics: 'no' } })).toThrow('outputs.metrics must be true or false.');
+  });
+  it('resolveOutputs: the input switches outputs with the deployed policy; with its own policy Security Hub and metrics stay off', () => {
+    const config = readComplianceConfig({ COMPLIANCE_SECURITY_HUB: 'true' });
+    expect(resolveOutputs(config, {})).toEqual({ outputs: { logFindings: true, metrics: true, securityHub: true } });
+    expect(resolveOutputs(config, { outputs: { securityHub: false } })).toEqual({ outputs: { logFindings: true, metrics: true, securityHub: false } });
+    expect(resolveOutputs(readComplianceConfig({}), { outputs: { securityHub: true } }).outputs.securityHub).toBe(true);
+    expect(resolveOutputs(config, { policy: {}, outputs: { securityHub: true } })).toEqual({
+      outputs: { logFindings: true, metrics: false, securityHub: false },
+      whatIf: { reason: 'on-demand policy', suppressed: ['securityHub', 'metrics'] },
+    });
   });
   it('environment switches', () => {
     expect(readComplianceConfig({})).toMatchObject({ outputs: { logFindings: true, metrics: true, securityHub: false }, securityHubImportsPerSecond: 8 });
