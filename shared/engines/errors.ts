@@ -47,6 +47,26 @@ export class EngineError extends Error {
   }
 }
 
+/**
+ * The caller's `authorize` callback refused a change (AdminActionOptions): carried through the
+ * engine's error handling untouched, and thrown to the caller as the refusal it made.
+ */
+export class ChangeRefused extends Error {
+  override readonly name = 'ChangeRefused';
+  constructor(readonly refusal: unknown) {
+    super('The change was refused by the caller.');
+  }
+}
+
+/** Runs the caller's decision; a refusal comes back as ChangeRefused so that no layer reclassifies it. */
+export async function askCaller<T>(decide: (facts: T) => Promise<void>, facts: T): Promise<void> {
+  try {
+    await decide(facts);
+  } catch (error) {
+    throw new ChangeRefused(error);
+  }
+}
+
 const REDACTED = '[redacted]';
 
 /**

@@ -36,12 +36,44 @@ export interface Credential {
  */
 export type LoginResult = { ok: true } | { ok: false; reason: 'rejected'; detail: string };
 
+/**
+ * What the admin's connection sees of the user it is about to change, read before anything is
+ * changed. The rotation core decides from it whether the change is allowed (see `authorize`).
+ */
+export interface UserFacts {
+  username: string;
+  exists: boolean;
+  /** The admin's own user (the session's login user). */
+  isAdmin: boolean;
+  /**
+   * It holds an attribute, role membership or privilege that the reference user (the user the
+   * secret rotates: the base of an alternate, the other user of a pair) does not hold.
+   */
+  exceedsReference: boolean;
+  /**
+   * It is an alternate that rotation made from the reference user for this very secret
+   * (`owner`): PostgreSQL checks membership in the base and the marker comment naming the
+   * secret. Always false on engines that cannot mark a user (see `Engine.marksAlternates`).
+   */
+  madeByRotation: boolean;
+}
+
 export interface AdminActionOptions {
   /**
    * The admin may connect at once, but runs nothing until this resolves; if it rejects, nothing
    * is run and its error is thrown. Lets a guard (AWSCURRENT logs in) overlap the admin's login.
    */
   notBefore?: Promise<unknown>;
+  /**
+   * Called with what the admin sees of the user about to change, after `notBefore` and before
+   * any change; a rejection refuses the change (nothing is changed) and is thrown as it is. The
+   * rotation core always passes it: the rule of who may be changed lives there, once.
+   */
+  authorize?: (facts: UserFacts) => Promise<void>;
+  /** The secret the change is for (its ARN): named in the marker of an alternate user the admin makes. */
+  owner?: string;
+  /** setPasswordAsAdmin: the user whose privileges bound the change (facts.exceedsReference); the user itself when absent. */
+  reference?: string;
 }
 
 export interface Engine {
@@ -54,6 +86,12 @@ export interface Engine {
   readonly maxUsernameLength: number;
   /** Characters GetRandomPassword should leave out by default for this engine. */
   readonly defaultExcludeCharacters: string;
+  /**
+   * Whether alignAlternateUser marks the alternate it makes with the secret it is for, so that a
+   * later rotation of the same secret can recognise it (UserFacts.madeByRotation). Without a
+   * marker, an existing alternate is changed only when the secret holds a working credential of it.
+   */
+  readonly marksAlternates: boolean;
 
   /** Logs in as `who` and runs a trivial query. */
   checkLogin(target: ConnectionTarget, who: Credential): Promise<LoginResult>;

@@ -34,7 +34,10 @@ export async function runStep(request: RotationRequest, ctx: RotationContext): P
   const meta = await ctx.secrets.describe(request.secretId);
   if (precheck(meta, request) === 'already-current') {
     // A finishSecret retried after AWSCURRENT moved still owes the engine's own finishing touch.
-    if (request.step === 'finishSecret' && ctx.engine.finishOwnPassword) {
+    // Not while another rotation is under way: its setSecret may have kept AWSCURRENT's password
+    // as the retained old one (MySQL dual passwords), and discarding it would lock AWSCURRENT out.
+    const another = Object.entries(meta.versions).some(([id, stages]) => id !== request.token && stages.includes(AWSPENDING));
+    if (request.step === 'finishSecret' && ctx.engine.finishOwnPassword && !another) {
       await finishOwnPassword(await loadCurrent(meta.arn, reads, ctx), ctx);
     }
     ctx.log.info('Version is already AWSCURRENT; nothing to do', { step: request.step, versionId: request.token });
@@ -51,19 +54,18 @@ interface Reads {
   pending: () => Promise<string | undefined>;
 }
 
-function needs(step: RotationRequest['step'], engine: Engine): { current: boolean; pending: boolean } {
-  // finishSecret reads values only for an engine with a finishing touch (finishOwnPassword).
-  const finishing = engine.finishOwnPassword !== undefined;
+function needs(step: RotationRequest['step']): { current: boolean; pending: boolean } {
+  // finishSecret checks the pending credential against AWSCURRENT and the server before it moves anything.
   return {
     createSecret: { current: true, pending: true },
     setSecret: { current: true, pending: true },
     testSecret: { current: false, pending: true },
-    finishSecret: { current: finishing, pending: finishing },
+    finishSecret: { current: true, pending: true },
   }[step];
 }
 
 function startReads({ step, secretId, token }: RotationRequest, ctx: RotationContext): Reads {
-  const need = needs(step, ctx.engine);
+  const need = needs(step);
   const early = (needed: boolean, read: () => Promise<string | undefined>): (() => Promise<string | undefined>) => {
     if (!needed) return read;
     const started = read();
@@ -126,34 +128,50 @@ async function createSecret(request: RotationRequest, meta: SecretMetadata, read
   ctx.log.info('createSecret: stored a new pending credential', { versionId: request.token, username, strategy: current.strategy });
 }
 
-async function setSecret(request: RotationRequest, meta: SecretMetadata, reads: Reads, ctx: RotationContext): Promise<void> {
-  const [current, pending] = await Promise.all([loadCurrent(meta.arn, reads, ctx), loadPending(meta.arn, request.token, reads, ctx)]);
-  // Pending must name the same server, and the user this strategy rotates to (confused-deputy guards).
+/**
+ * Pending must be what createSecret made of AWSCURRENT: the same server (host, port, dbname), the
+ * same TLS choice (else AWSPENDING's "ssl" would decide how AWSCURRENT's password travels), and the
+ * user this strategy rotates to. Confused-deputy guards, checked by setSecret and finishSecret.
+ */
+function checkPendingMatchesCurrent(pending: DatabaseSecret, current: DatabaseSecret, arn: string, ctx: RotationContext): void {
   if (pending.host !== current.host || pending.port !== current.port || (pending.dbname ?? null) !== (current.dbname ?? null)) {
-    throw new GuardError(`The AWSPENDING and AWSCURRENT versions of ${meta.arn} name different databases: they must be the same host, port and dbname.`);
+    throw new GuardError(`The AWSPENDING and AWSCURRENT versions of ${arn} name different databases: they must be the same host, port and dbname.`);
+  }
+  if (pending.tls !== current.tls) {
+    throw new GuardError(`The AWSPENDING and AWSCURRENT versions of ${arn} differ in "ssl": a rotation keeps the TLS choice of AWSCURRENT. Start a new rotation.`);
   }
   const expectedUser = pendingUsername(current, ctx.engine);
   if (pending.username !== expectedUser || pending.strategy !== current.strategy) {
-    throw new GuardError(`The AWSPENDING version of ${meta.arn} is for user "${pending.username}", but the ${current.strategy} strategy rotates "${expectedUser}".`);
+    throw new GuardError(`The AWSPENDING version of ${arn} is for user "${pending.username}", but the ${current.strategy} strategy rotates "${expectedUser}".`);
   }
+}
+
+/** AWSPREVIOUS, when it exists and parses: an old, malformed version is no way in. */
+async function loadPrevious(arn: string, ctx: RotationContext): Promise<DatabaseSecret | undefined> {
+  const value = await ctx.secrets.value(arn, AWSPREVIOUS);
+  if (value === undefined) return undefined;
+  try {
+    return parseDatabaseSecret(value, ctx.contract, `The AWSPREVIOUS version of ${arn}`);
+  } catch (err) {
+    if (err instanceof InvalidSecretError) return undefined;
+    throw err;
+  }
+}
+
+async function setSecret(request: RotationRequest, meta: SecretMetadata, reads: Reads, ctx: RotationContext): Promise<void> {
+  const [current, pending] = await Promise.all([loadCurrent(meta.arn, reads, ctx), loadPending(meta.arn, request.token, reads, ctx)]);
+  checkPendingMatchesCurrent(pending, current, meta.arn, ctx);
   const target = targetOf(pending, pending.tls, ctx);
   if (pending.tls === 'plaintext') ctx.log.warn('TLS is off for this database ("ssl": false in the secret); credentials cross the network unencrypted', { host: pending.host });
 
+  let previous: Promise<DatabaseSecret | undefined> | undefined;
   const how = await setPendingPassword({
     engine: ctx.engine,
     target,
+    owner: meta.arn,
     current,
     pending,
-    previous: async () => {
-      const value = await ctx.secrets.value(meta.arn, AWSPREVIOUS);
-      if (value === undefined) return undefined;
-      try {
-        return parseDatabaseSecret(value, ctx.contract, `The AWSPREVIOUS version of ${meta.arn}`);
-      } catch (err) {
-        if (err instanceof InvalidSecretError) return undefined; // an old, malformed version is no way in
-        throw err;
-      }
-    },
+    previous: () => (previous ??= loadPrevious(meta.arn, ctx)),
     admin: async () => {
       const adminArn = current.masterarn!;
       const stored = parseAdminSecret(await ctx.secrets.value(adminArn, AWSCURRENT), `The admin secret ${adminArn}`);
@@ -177,14 +195,22 @@ async function testSecret(request: RotationRequest, meta: SecretMetadata, reads:
 }
 
 async function finishSecret(request: RotationRequest, meta: SecretMetadata, reads: Reads, ctx: RotationContext): Promise<void> {
-  // Checked before anything moves, when the engine will need it afterwards.
-  const pending = ctx.engine.finishOwnPassword ? await loadPending(meta.arn, request.token, reads, ctx) : undefined;
+  // AWSCURRENT moves only to a credential that matches it and logs in now: a finishSecret sent
+  // directly, for a version whose password was never set, must not lock the applications out.
+  const [current, pending] = await Promise.all([loadCurrent(meta.arn, reads, ctx), loadPending(meta.arn, request.token, reads, ctx)]);
+  checkPendingMatchesCurrent(pending, current, meta.arn, ctx);
+  const login = await ctx.engine.checkLogin(targetOf(pending, pending.tls, ctx), pending);
+  if (!login.ok) {
+    throw new LoginError(
+      `The AWSPENDING credential (user "${pending.username}") does not log in to ${pending.host}:${pending.port}, so AWSCURRENT stays where it is: run the rotation from createSecret (RotateSecret) instead of sending finishSecret alone.`,
+    );
+  }
   const currentVersion = versionWith(meta.versions, AWSCURRENT);
   await ctx.secrets.moveCurrent(meta.arn, request.token, currentVersion);
   // AWS's templates leave AWSPENDING beside AWSCURRENT (their issue #168); we take it off.
   await ctx.secrets.removePending(meta.arn, request.token);
   ctx.log.info('finishSecret: AWSCURRENT moved', { versionId: request.token, previousVersionId: currentVersion });
-  if (pending) await finishOwnPassword(pending, ctx);
+  await finishOwnPassword(pending, ctx);
 }
 
 /** Single user: let the engine end the transition of the user's own password (e.g. MySQL's retained old password). */

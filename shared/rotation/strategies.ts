@@ -1,4 +1,4 @@
-import type { ConnectionTarget, Credential, Engine } from '../engines/types';
+import type { AdminActionOptions, ConnectionTarget, Credential, Engine, UserFacts } from '../engines/types';
 import { GuardError, InvalidSecretError, LoginError } from './errors';
 import type { AdminSecret, DatabaseSecret } from './secret';
 
@@ -39,6 +39,8 @@ export function pendingUsername(current: DatabaseSecret, engine: Engine): string
 export interface SetPasswordInput {
   engine: Engine;
   target: ConnectionTarget;
+  /** The secret being rotated (its ARN): the owner an alternate user is marked for. */
+  owner: string;
   current: DatabaseSecret;
   pending: DatabaseSecret;
   /** Loads the admin credential (alternating and pair strategies only). */
@@ -81,40 +83,95 @@ export async function setPendingPassword(input: SetPasswordInput): Promise<SetOu
       );
     }
   });
-  // A pre-created pair: the admin will set the OTHER user's password, so the writer of the secret
-  // must also prove control of that user (else any user of the server could be named in "usernames").
-  const guards = current.strategy === 'pair' ? Promise.all([currentLogsIn, provePairControl(input)]) : currentLogsIn;
-  guards.catch(() => undefined); // awaited below, whatever happens first
+  currentLogsIn.catch(() => undefined); // awaited by the engine (notBefore) or below
+  const aligning = current.strategy === 'alternating' && pending.username.endsWith(CLONE_SUFFIX);
+  // Started now, beside the admin's login, unless the engine can usually recognise its own alternate.
+  const proof = once(() => holdsCredentialOf(input));
+  if (!(aligning && engine.marksAlternates)) proof().catch(() => undefined);
   try {
     const admin = await input.admin();
-    const options = { notBefore: guards };
+    if (admin.secret.username === pending.username) throw refusal(input, 'admin');
+    const options: AdminActionOptions = {
+      notBefore: currentLogsIn,
+      owner: input.owner,
+      reference: current.strategy === 'pair' ? current.username : pending.username,
+      authorize: (facts) => mayChange(facts, input, proof),
+    };
     // The pending user is the one applications are not using; setting its password again on a retry is harmless.
-    if (current.strategy === 'alternating' && pending.username.endsWith(CLONE_SUFFIX)) {
+    if (aligning) {
       await engine.alignAlternateUser(admin.target, credential(admin.secret), current.username, credential(pending), options);
     } else {
       await engine.setPasswordAsAdmin(admin.target, credential(admin.secret), pending.username, pending.password, options);
     }
   } catch (error) {
-    await guards; // a failed guard is the error worth reporting
+    await currentLogsIn; // a failed guard is the error worth reporting
     throw error;
   }
   return 'as-admin';
 }
 
 /**
- * Pair strategy: the pending user's last credential (AWSPREVIOUS) must log in — or, on a retried
- * setSecret, its pending one already does. The first rotation of a pair therefore needs the other
- * user's credential stored as AWSPREVIOUS (PutSecretValue it, then the current one).
+ * The rule of who the admin credential may change, written once for every engine and strategy.
+ * Given what the admin sees of the user about to change (`facts`, read before any change):
+ * - never the admin's own user, nor a user holding more than the user the secret rotates;
+ * - a user that does not exist yet may be created (the alternate of a proven base user);
+ * - an existing user only if the secret proves it controls it now: a credential of that user in
+ *   this secret logs in (AWSPREVIOUS, or on a retry the pending one), or it is an alternate that
+ *   rotation made from this base for this very secret (engines that can mark one).
+ * AWSCURRENT logging in (the notBefore gate) proves control of the user the secret names.
  */
-async function provePairControl({ engine, target, pending, previous }: SetPasswordInput): Promise<void> {
-  const last = await previous();
-  if (last && last.username === pending.username && last.host === pending.host && last.port === pending.port) {
-    if ((await engine.checkLogin(target, credential(last))).ok) return;
+export async function mayChange(facts: UserFacts, input: SetPasswordInput, proof: () => Promise<boolean>): Promise<void> {
+  if (facts.isAdmin) throw refusal(input, 'admin');
+  if (!facts.exists) return;
+  if (facts.exceedsReference) throw refusal(input, 'privileged');
+  if (facts.madeByRotation) return;
+  if (await proof()) return;
+  throw refusal(input, 'unproven');
+}
+
+function refusal({ current, pending, owner }: SetPasswordInput, why: 'admin' | 'privileged' | 'unproven'): GuardError {
+  const user = `"${pending.username}"`;
+  if (why === 'admin') {
+    return new GuardError(`Refusing to change ${user}: it is the admin's own user. The admin credential never changes itself through a rotated secret; fix "username"/"usernames" of ${owner}.`);
   }
-  if ((await engine.checkLogin(target, credential(pending))).ok) return;
-  throw new GuardError(
-    `Pre-created pair: AWSPREVIOUS holds no working credential of "${pending.username}", so there is no proof that this secret controls that user; refusing to change its password. Store its current credential as AWSPREVIOUS (PutSecretValue it, then the AWSCURRENT one) and rotate again.`,
+  if (why === 'privileged') {
+    const bound = current.strategy === 'pair' ? current.username : current.strategy === 'alternating' && pending.username.endsWith(CLONE_SUFFIX) ? current.username : pending.username;
+    return new GuardError(
+      `Refusing to change ${user}: it holds attributes, roles or privileges that "${bound}" does not, and the admin never changes a user more privileged than the one a secret rotates. Give both users the same privileges, or rotate ${user} with its own secret.`,
+    );
+  }
+  const bootstrap = `store its current credential as AWSPREVIOUS (PutSecretValue it, then the AWSCURRENT one) and rotate again`;
+  if (current.strategy === 'pair') {
+    return new GuardError(
+      `Pre-created pair: AWSPREVIOUS holds no working credential of ${user}, so there is no proof that this secret controls that user; refusing to change its password. To bootstrap the pair, ${bootstrap}.`,
+    );
+  }
+  if (pending.username.endsWith(CLONE_SUFFIX)) {
+    return new GuardError(
+      `Alternating users: ${user} already exists, but this secret holds no working credential of it (AWSPREVIOUS) and rotation did not make it for this secret; refusing to take it over (another secret or team may use it). If it is this secret's alternate, ${bootstrap}; otherwise drop or rename it, or use the pair strategy.`,
+    );
+  }
+  return new GuardError(
+    `Alternating users: AWSCURRENT is "${current.username}", so this rotation would reset ${user}, but AWSPREVIOUS holds no working credential of ${user}: no proof that this secret controls it; refusing. If ${user} is this secret's base user, ${bootstrap}.`,
   );
+}
+
+/**
+ * Whether this secret holds a working credential of the pending user: its AWSPREVIOUS (same user
+ * and server) logs in, or — on a retried setSecret — its pending one already does.
+ */
+async function holdsCredentialOf({ engine, target, pending, previous }: SetPasswordInput): Promise<boolean> {
+  const last = await previous();
+  if (last && last.username === pending.username && last.host === pending.host && last.port === pending.port && (last.dbname ?? null) === (pending.dbname ?? null)) {
+    if ((await engine.checkLogin(target, credential(last))).ok) return true;
+  }
+  return (await engine.checkLogin(target, credential(pending))).ok;
+}
+
+/** A promise-returning function that runs at most once. */
+function once<T>(run: () => Promise<T>): () => Promise<T> {
+  let started: Promise<T> | undefined;
+  return () => (started ??= run());
 }
 
 /** Where an admin secret that holds only username and password administers (RDS-managed admin secrets). */

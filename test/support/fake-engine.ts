@@ -10,8 +10,11 @@ export class FakeEngine implements Engine {
   readonly defaultDbName = 'postgres';
   readonly maxUsernameLength = 63;
   readonly defaultExcludeCharacters = ':/@"\'\\';
+  readonly marksAlternates = false;
   readonly users = new Map<string, string>();
   readonly calls: string[] = [];
+  /** Users that hold more than any other (facts.exceedsReference), e.g. a superuser. */
+  readonly privileged = new Set<string>();
   unreachable = false;
 
   constructor(users: Record<string, string> = {}) {
@@ -35,17 +38,30 @@ export class FakeEngine implements Engine {
     return { ok: true };
   }
 
+  /** What a real engine reads on the admin's connection before it changes `username`, handed to authorize. */
+  private async authorize(admin: Credential, username: string, reference: string, options: AdminActionOptions): Promise<void> {
+    await options.authorize?.({
+      username,
+      exists: this.users.has(username),
+      isAdmin: username === admin.username,
+      exceedsReference: this.users.has(username) && username !== reference && this.privileged.has(username) && !this.privileged.has(reference),
+      madeByRotation: false,
+    });
+  }
+
   async alignAlternateUser(_target: ConnectionTarget, admin: Credential, baseUsername: string, alternate: Credential, options: AdminActionOptions = {}): Promise<void> {
     await options.notBefore;
-    this.calls.push(`alignAlternateUser ${baseUsername} -> ${alternate.username} as ${admin.username}`);
     if (!this.login(admin)) throw new Error('admin login rejected');
+    await this.authorize(admin, alternate.username, baseUsername, options);
+    this.calls.push(`alignAlternateUser ${baseUsername} -> ${alternate.username} as ${admin.username}`);
     this.users.set(alternate.username, alternate.password);
   }
 
   async setPasswordAsAdmin(_target: ConnectionTarget, admin: Credential, username: string, newPassword: string, options: AdminActionOptions = {}): Promise<void> {
     await options.notBefore;
-    this.calls.push(`setPasswordAsAdmin ${username} as ${admin.username}`);
     if (!this.login(admin)) throw new Error('admin login rejected');
+    await this.authorize(admin, username, options.reference ?? username, options);
+    this.calls.push(`setPasswordAsAdmin ${username} as ${admin.username}`);
     if (!this.users.has(username)) throw new Error(`no user ${username}`);
     this.users.set(username, newPassword);
   }

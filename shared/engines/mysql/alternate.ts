@@ -20,10 +20,11 @@
 // (Secrets Manager retries the rotation) finishes the job.
 
 import { EngineError } from '../errors';
-import type { ConnectionTarget, Credential } from '../types';
+import { askCaller } from '../errors';
+import type { AdminActionOptions, ConnectionTarget, Credential } from '../types';
 import { isServerError, type Session } from './connect';
 import { accountRowsSql, chooseHost, readFacts, toAccountRow, type AccountRow, type Facts } from './facts';
-import { grantModel, planGrantSync } from './grants';
+import { grantModel, grantsExceed, planGrantSync } from './grants';
 import { identifiedBy } from './passwords';
 import { describeServer } from './server';
 import { ENGINE_NAME, assertUserName, quoteAccount, quoteLiteral, type Account, type LiteralMode } from './sql';
@@ -45,6 +46,7 @@ export async function alignOnSession(
   target: ConnectionTarget,
   baseUsername: string,
   alternate: Credential,
+  options: AdminActionOptions = {},
 ): Promise<void> {
   const facts = await readFacts(session);
   const server = describeServer(facts.profile.version);
@@ -52,7 +54,7 @@ export async function alignOnSession(
   assertUserName(alternate.username, 'alternate username', facts.profile.maxUserNameChars, server);
   for (let attempt = 1; ; attempt += 1) {
     try {
-      await alignOnce(session, facts, target, baseUsername, alternate);
+      await alignOnce(session, facts, target, baseUsername, alternate, options);
       return;
     } catch (error) {
       // Another run created the clone between our read and our CREATE USER: read again and alter it.
@@ -62,7 +64,14 @@ export async function alignOnSession(
   }
 }
 
-async function alignOnce(session: Session, facts: Facts, target: ConnectionTarget, baseUsername: string, alternate: Credential): Promise<void> {
+async function alignOnce(
+  session: Session,
+  facts: Facts,
+  target: ConnectionTarget,
+  baseUsername: string,
+  alternate: Credential,
+  options: AdminActionOptions,
+): Promise<void> {
   const rows = (await session.rows(accountRowsSql([baseUsername, alternate.username], facts))).map(toAccountRow);
   const host = chooseHost(target, baseUsername, rows.filter((r) => r.user === baseUsername).map((r) => r.host), 'alignAlternateUser');
   const base: Account = { user: baseUsername, host };
@@ -70,15 +79,27 @@ async function alignOnce(session: Session, facts: Facts, target: ConnectionTarge
   const baseRow = rows.find((r) => r.user === base.user && r.host === host)!;
   const cloneRow = rows.find((r) => r.user === clone.user && r.host === host);
   if (facts.account.user === clone.user && facts.account.host === host) throw invalid(`The alternate account ${quoteAccount(clone)} is the admin's own account.`);
+  const baseModel = grantModel(await showGrants(session, base), base);
+  const cloneModel = grantModel(cloneRow === undefined ? [] : await showGrants(session, clone), clone);
+
+  // 0. The caller decides, from what the admin sees of the alternate, whether it may be created or changed.
+  // MySQL and MariaDB keep no marker of which secret made an account, so madeByRotation is never claimed.
+  if (options.authorize) {
+    await askCaller(options.authorize, {
+      username: clone.user,
+      exists: cloneRow !== undefined,
+      isAdmin: facts.account.user === clone.user,
+      exceedsReference: cloneRow !== undefined && grantsExceed(cloneModel, baseModel),
+      madeByRotation: false,
+    });
+  }
 
   // 1. The account, with its password, TLS requirement, limits (and on MySQL the base's plugin).
   const accountSql = accountStatement(facts, base, baseRow, clone, cloneRow, alternate.password);
   await step(session, cloneRow === undefined ? 'create' : 'alter', accountSql);
 
-  // 2. Grants.
-  const baseGrants = await showGrants(session, base);
-  const cloneGrants = cloneRow === undefined ? [] : await showGrants(session, clone);
-  const plan = planGrantSync(grantModel(baseGrants, base), grantModel(cloneGrants, clone), clone, { mariaDb: facts.profile.isMariaDb });
+  // 2. Grants (CREATE and ALTER USER leave them as they were read).
+  const plan = planGrantSync(baseModel, cloneModel, clone, { mariaDb: facts.profile.isMariaDb });
   for (const sql of plan) await step(session, 'grant', sql);
   if (facts.profile.roles === 'mysql') await alignDefaultRoles(session, facts.mode, base, clone);
 }

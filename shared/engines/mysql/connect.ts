@@ -13,7 +13,7 @@
 import mysql from 'mysql2';
 import net from 'node:net';
 import tls from 'node:tls';
-import { EngineError, scrubSecrets, type EngineErrorCode } from '../errors';
+import { ChangeRefused, EngineError, scrubSecrets, type EngineErrorCode } from '../errors';
 import { clientTlsOptions } from '../tls';
 import type { ConnectionTarget, Credential, LoginResult } from '../types';
 import { ENGINE_NAME } from './sql';
@@ -105,6 +105,7 @@ export async function withConnection<T>(
   try {
     return await work(sessionOf(connection), context);
   } catch (error) {
+    if (error instanceof ChangeRefused) throw error.refusal;
     throw toEngineError(error, context, 'query');
   } finally {
     close(connection);

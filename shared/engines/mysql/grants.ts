@@ -254,3 +254,25 @@ export function planGrantSync(base: GrantModel, clone: GrantModel, cloneAccount:
   }
   return [...grants, ...revokes];
 }
+
+/**
+ * Whether `held` (one account's grants) holds anything `bound` does not: a privilege (ALL covers
+ * the rest), GRANT OPTION, a role or its ADMIN OPTION, or the lack of one of `bound`'s partial
+ * revokes. USAGE is no privilege. The guard that keeps the admin from changing a user more
+ * privileged than the one a secret rotates.
+ */
+export function grantsExceed(held: GrantModel, bound: GrantModel): boolean {
+  for (const [on, entry] of held.privileges) {
+    const wanted = bound.privileges.get(on);
+    if (extraItems(entry.items, wanted?.items).some((item) => item !== 'USAGE')) return true;
+    if (entry.grantOption && !(wanted?.grantOption ?? false)) return true;
+  }
+  for (const [role, admin] of held.roles) {
+    const wanted = bound.roles.get(role);
+    if (wanted === undefined || (admin && !wanted)) return true;
+  }
+  for (const [on, items] of bound.partialRevokes) {
+    if ([...items].some((item) => !(held.partialRevokes.get(on)?.has(item) ?? false))) return true;
+  }
+  return false;
+}

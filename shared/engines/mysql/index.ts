@@ -17,10 +17,11 @@
 // sql_mode (see sql.ts); MySQL takes no bind parameters in account statements.
 
 import type { AdminActionOptions, ConnectionTarget, Credential, Engine, LoginResult } from '../types';
-import { EngineError } from '../errors';
+import { EngineError, askCaller } from '../errors';
 import { alignOnSession, checkAlignmentNames } from './alternate';
+import { grantModel, grantsExceed } from './grants';
 import { DEFAULT_PORT, asLogin, isServerError, withConnection, type FailureContext, type Session } from './connect';
-import { accountRowsSql, chooseHost, readFacts, rememberAccount, toAccountRow } from './facts';
+import { accountRowsSql, chooseHost, readFacts, rememberAccount, toAccountRow, type Facts } from './facts';
 import { DISCARD_OLD_PASSWORD_SQL, identifiedBy, ownPasswordSql, passwordSecrets } from './passwords';
 import { describeServer } from './server';
 import { ENGINE_NAME, assertUserName, parseAccountText, quoteAccount, quoteLiteral } from './sql';
@@ -55,11 +56,21 @@ export interface MysqlEngineOptions {
 }
 
 /**
- * Servers seen without dual-password support (MariaDB, MySQL before 8.0.14), by host:port: a warm
- * container skips the connection finishOwnPassword would only spend to learn there is nothing to do.
+ * Servers without dual-password support (MariaDB, MySQL before 8.0.14) as the LAST login of this
+ * container to them saw it, by host:port: finishOwnPassword then skips the connection it would
+ * only spend to learn there is nothing to do. Every login updates it either way, so an in-place
+ * upgrade behind the same endpoint is seen at the next login (finishSecret logs in with the
+ * pending credential just before it asks).
  */
 const withoutDualPasswords = new Set<string>();
 const serverKey = (target: ConnectionTarget): string => `${target.host}:${target.port}`;
+
+function noteServer(target: ConnectionTarget, facts: Facts): void {
+  rememberAccount(target, facts.account);
+  if (facts.profile.dualPassword) withoutDualPasswords.delete(serverKey(target));
+  else withoutDualPasswords.add(serverKey(target));
+  if (withoutDualPasswords.size > 1_000) withoutDualPasswords.delete(withoutDualPasswords.values().next().value as string);
+}
 
 /** setOwnPassword on a session logged in as `who` (exported for unit tests against recorded server answers). */
 export async function setOwnPasswordOn(
@@ -70,8 +81,7 @@ export async function setOwnPasswordOn(
   options: MysqlEngineOptions = {},
 ): Promise<LoginResult> {
   const facts = await readFacts(session);
-  rememberAccount(target, facts.account);
-  if (!facts.profile.dualPassword) withoutDualPasswords.add(serverKey(target));
+  noteServer(target, facts);
   if (facts.account.user !== who.username) {
     throw new EngineError(
       'query',
@@ -99,6 +109,10 @@ export async function setOwnPasswordOn(
   }
 }
 
+async function showGrantsOf(session: Session, account: { user: string; host: string }): Promise<string[]> {
+  return (await session.rows(`SHOW GRANTS FOR ${quoteAccount(account)}`)).map((row) => String(row[0] ?? ''));
+}
+
 /** finishOwnPassword on a session logged in as the user with its new password. */
 export async function finishOwnPasswordOn(session: Session): Promise<'discarded' | 'nothing-to-do'> {
   const facts = await readFacts(session);
@@ -120,12 +134,13 @@ export function createMysqlEngine(options: MysqlEngineOptions = {}): MysqlEngine
     maxUsernameLength: MAX_USERNAME_LENGTH,
     // As AWS's MySQL template: '/' '@' for URLs, quotes and backslash for shells and SQL.
     defaultExcludeCharacters: '/@"\'\\',
+    marksAlternates: false,
 
     checkLogin(target: ConnectionTarget, who: Credential): Promise<LoginResult> {
       const context: FailureContext = { verb: 'checkLogin', target, user: who.username, secrets: [who.password] };
+      // The same round trip as SELECT 1, and it keeps what finishOwnPassword and the admin verbs rely on fresh.
       return asLogin(target, who, context, async (session) => {
-        const [row] = await session.rows('SELECT CURRENT_USER()');
-        if (typeof row?.[0] === 'string') rememberAccount(target, parseAccountText(row[0]));
+        noteServer(target, await readFacts(session));
       });
     },
 
@@ -158,7 +173,7 @@ export function createMysqlEngine(options: MysqlEngineOptions = {}): MysqlEngine
         target,
         admin,
         passwordSecrets(alternate.password),
-        (session) => alignOnSession(session, target, baseUsername, alternate),
+        (session) => alignOnSession(session, target, baseUsername, alternate, options),
         options.notBefore,
       );
     },
@@ -178,8 +193,20 @@ export function createMysqlEngine(options: MysqlEngineOptions = {}): MysqlEngine
         async (session) => {
           const facts = await readFacts(session);
           assertUserName(username, 'username', facts.profile.maxUserNameChars, describeServer(facts.profile.version));
-          const rows = (await session.rows(accountRowsSql([username], facts))).map(toAccountRow);
-          const host = chooseHost(target, username, rows.map((r) => r.host), 'setPasswordAsAdmin');
+          const reference = options.reference ?? username;
+          const rows = (await session.rows(accountRowsSql([username, reference], facts))).map(toAccountRow);
+          const host = chooseHost(target, username, rows.filter((r) => r.user === username).map((r) => r.host), 'setPasswordAsAdmin');
+          if (options.authorize) {
+            const account = { user: username, host };
+            let exceeds = false;
+            if (reference !== username) {
+              const referenceHost = chooseHost(target, reference, rows.filter((r) => r.user === reference).map((r) => r.host), 'setPasswordAsAdmin');
+              const referenceAccount = { user: reference, host: referenceHost };
+              const [held, bound] = await Promise.all([showGrantsOf(session, account), showGrantsOf(session, referenceAccount)]);
+              exceeds = grantsExceed(grantModel(held, account), grantModel(bound, referenceAccount));
+            }
+            await askCaller(options.authorize, { username, exists: true, isAdmin: facts.account.user === username, exceedsReference: exceeds, madeByRotation: false });
+          }
           try {
             await session.run(`ALTER USER ${quoteAccount({ user: username, host })} ${identifiedBy(facts.profile, facts.mode, newPassword)}`);
           } catch (error) {

@@ -30,8 +30,9 @@
 
 import type pg from 'pg';
 import { EngineError } from '../errors';
-import type { Credential } from '../types';
+import type { AdminActionOptions, Credential } from '../types';
 import { isDatabaseError, serverMessage } from './connect';
+import { alternateMarker, authorizeChange, commentOnRoleSql } from './guard';
 import { scramSha256Verifier } from './scram';
 import { ADMIN_OPTION_VERSION, requireScramSupport, serverFacts, type ServerFacts } from './server';
 import {
@@ -78,13 +79,14 @@ export async function alignOnConnection(
   baseUsername: string,
   alternateUsername: string,
   verifier: string,
+  options: AdminActionOptions = {},
 ): Promise<void> {
   const facts = await serverFacts(client);
   requireScramSupport(facts);
   for (let attempt = 1; ; attempt += 1) {
     await client.query('BEGIN');
     try {
-      await alignInTransaction(client, facts, baseUsername, alternateUsername, verifier);
+      await alignInTransaction(client, facts, baseUsername, alternateUsername, verifier, options);
       await client.query('COMMIT');
       return;
     } catch (error) {
@@ -102,11 +104,14 @@ async function alignInTransaction(
   base: string,
   alternate: string,
   verifier: string,
+  options: AdminActionOptions,
 ): Promise<void> {
   const baseRole = await readRole(client, base);
   if (baseRole === undefined) {
     throw invalid(`The base role "${base}" does not exist on the server: check the username in the current secret.`);
   }
+  // The caller decides, from what the admin sees of the alternate, whether it may be created or changed.
+  const seen = await authorizeChange(client, alternate, base, options);
   const alternateRole = await readRole(client, alternate);
   if (alternateRole !== undefined && (await isMember(client, base, alternate))) {
     throw invalid(
@@ -117,17 +122,22 @@ async function alignInTransaction(
 
   // 1. The login role, with its new password.
   const desired = desiredAlternateAttributes(baseRole);
-  const options = [...roleOptionsSql(desired, alternateRole), `PASSWORD ${verifierLiteral(verifier)}`].join(' ');
+  const roleOptions = [...roleOptionsSql(desired, alternateRole), `PASSWORD ${verifierLiteral(verifier)}`].join(' ');
   if (alternateRole === undefined) {
-    await step(client, 'create', `CREATE ROLE ${quoteIdentifier(alternate)} WITH ${options}`);
+    await step(client, 'create', `CREATE ROLE ${quoteIdentifier(alternate)} WITH ${roleOptions}`);
   } else {
-    await step(client, 'alter', `ALTER ROLE ${quoteIdentifier(alternate)} WITH ${options}`);
+    await step(client, 'alter', `ALTER ROLE ${quoteIdentifier(alternate)} WITH ${roleOptions}`);
   }
 
   // 2. Membership in the base role, with the right to SET ROLE to it and to inherit from it.
   if (!(await hasUsableMembership(client, facts, base, alternate))) {
     const grant = `GRANT ${quoteIdentifier(base)} TO ${quoteIdentifier(alternate)}`;
     await step(client, 'grant', facts.version >= ADMIN_OPTION_VERSION ? `${grant} WITH INHERIT TRUE, SET TRUE` : grant);
+  }
+
+  // 2b. The marker that lets the next rotation of this secret recognise its alternate.
+  if (options.owner !== undefined && seen?.madeByRotation !== true) {
+    await step(client, 'alter', commentOnRoleSql(alternate, alternateMarker(base, options.owner)));
   }
 
   // 3. Settings: the base's, plus `role = base` so that sessions act as the base role.

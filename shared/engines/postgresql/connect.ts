@@ -3,7 +3,7 @@
 // what failed and what to do.
 
 import pg from 'pg';
-import { EngineError, scrubSecrets, type EngineErrorCode } from '../errors';
+import { ChangeRefused, EngineError, scrubSecrets, type EngineErrorCode } from '../errors';
 import { clientTlsOptions } from '../tls';
 import type { ConnectionTarget, Credential, LoginResult } from '../types';
 import { ENGINE_NAME, assertRoleName } from './sql';
@@ -84,6 +84,7 @@ export async function withConnection<T>(
   try {
     return await work(client, context);
   } catch (error) {
+    if (error instanceof ChangeRefused) throw error.refusal;
     throw toEngineError(error, context, 'query');
   } finally {
     await client.end().catch(() => undefined);

@@ -17,6 +17,7 @@
 import type { AdminActionOptions, ConnectionTarget, Credential, Engine, LoginResult } from '../types';
 import { EngineError } from '../errors';
 import { alignOnConnection, prepareAlignment } from './alternate';
+import { authorizeChange } from './guard';
 import { DEFAULT_DBNAME, DEFAULT_PORT, asLogin, isDatabaseError, withConnection, type FailureContext } from './connect';
 import { scramSha256Verifier } from './scram';
 import { ADMIN_OPTION_VERSION, requireScramSupport, serverFacts } from './server';
@@ -29,6 +30,7 @@ export const postgresql: Engine = {
   maxUsernameLength: MAX_IDENTIFIER_BYTES,
   // As AWS's template: ':' for .pgpass, '/' '@' for URLs, quotes and backslash for shells and SQL.
   defaultExcludeCharacters: ':/@"\'\\',
+  marksAlternates: true,
 
   checkLogin(target: ConnectionTarget, who: Credential): Promise<LoginResult> {
     const context: FailureContext = { verb: 'checkLogin', target, user: who.username, secrets: [who.password] };
@@ -71,7 +73,7 @@ export const postgresql: Engine = {
       target,
       admin,
       secrets,
-      (client) => alignOnConnection(client, admin, baseUsername, alternate.username, verifier),
+      (client) => alignOnConnection(client, admin, baseUsername, alternate.username, verifier, options),
       options.notBefore,
     );
   },
@@ -88,6 +90,7 @@ export const postgresql: Engine = {
     await withConnection('setPasswordAsAdmin', target, admin, [newPassword, verifier], async (client) => {
       const facts = await serverFacts(client);
       requireScramSupport(facts);
+      await authorizeChange(client, username, options.reference ?? username, options);
       try {
         await client.query(alterRolePasswordSql(username, verifier));
       } catch (error) {

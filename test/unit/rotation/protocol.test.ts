@@ -212,6 +212,13 @@ describe('setSecret, single user', () => {
     expect(engine.calls).toEqual([]);
   });
 
+  it('refuses a pending version whose "ssl" differs from AWSCURRENT: it must not decide how the current password travels', async () => {
+    pendingWorld(base, { ...base, password: 'new-pw', ssl: false });
+    const engine = new FakeEngine({ app: 'current-pw' });
+    await expect(step('setSecret', context(engine))).rejects.toThrow(/differ in "ssl"/);
+    expect(engine.calls).toEqual([]);
+  });
+
   it('warns when the secret turns TLS off', async () => {
     pendingWorld({ ...base, ssl: false }, { ...base, ssl: false, password: 'new-pw' });
     await step('setSecret', context(new FakeEngine({ app: 'current-pw' })));
@@ -227,17 +234,63 @@ describe('setSecret, alternating users', () => {
     pendingWorld(current, { ...current, username: 'app_clone', password: 'clone-pw' }, undefined, admin);
     const engine = new FakeEngine({ app: 'current-pw', master: 'admin-pw' });
     await step('setSecret', context(engine));
-    expect(engine.calls).toEqual(['checkLogin app', 'alignAlternateUser app -> app_clone as master']);
+    expect(engine.calls).toContain('checkLogin app');
+    expect(engine.calls.at(-1)).toBe('alignAlternateUser app -> app_clone as master');
     expect(engine.users.get('app_clone')).toBe('clone-pw');
   });
 
-  it('sets the base user password as the admin when rotating back from the clone', async () => {
+  it('sets the base user password as the admin when rotating back from the clone, once AWSPREVIOUS proves control of it', async () => {
     const fromClone = { ...current, username: 'app_clone', password: 'clone-pw' };
-    pendingWorld(fromClone, { ...current, username: 'app', password: 'base-new' }, undefined, admin);
+    pendingWorld(fromClone, { ...current, username: 'app', password: 'base-new' }, { ...current, username: 'app', password: 'old' }, admin);
     const engine = new FakeEngine({ app: 'old', app_clone: 'clone-pw', master: 'admin-pw' });
     await step('setSecret', context(engine));
     expect(engine.calls.at(-1)).toBe('setPasswordAsAdmin app as master');
     expect(engine.users.get('app')).toBe('base-new');
+  });
+
+  // Attacker: a role "<victim>_clone" with a known password, named in a secret with the platform's
+  // masterarn, would make the admin reset "<victim>" and publish its password in the attacker's secret.
+  it.each([
+    ['no AWSPREVIOUS', undefined],
+    ['an AWSPREVIOUS of the clone itself', { ...current, username: 'victim_clone', password: 'known-pw' }],
+    ['an AWSPREVIOUS of the victim with a guessed password', { ...current, username: 'victim', password: 'guessed' }],
+  ])('refuses to reset the base user with %s: no proof of control of it', async (_what, previous) => {
+    const fromClone = { ...current, username: 'victim_clone', password: 'known-pw' };
+    pendingWorld(fromClone, { ...current, username: 'victim', password: 'base-new' }, previous, admin);
+    const engine = new FakeEngine({ victim: 'victim-pw', victim_clone: 'known-pw', master: 'admin-pw' });
+    await expect(step('setSecret', context(engine))).rejects.toThrow(/no proof that this secret controls it/);
+    expect(engine.users.get('victim')).toBe('victim-pw');
+    expect(engine.calls.some((c) => c.startsWith('setPasswordAsAdmin'))).toBe(false);
+  });
+
+  it('refuses to take over an existing alternate user the secret holds no credential of (another secret, or not made by rotation)', async () => {
+    pendingWorld(current, { ...current, username: 'app_clone', password: 'clone-pw' }, undefined, admin);
+    const engine = new FakeEngine({ app: 'current-pw', app_clone: 'someone-elses-pw', master: 'admin-pw' });
+    await expect(step('setSecret', context(engine))).rejects.toThrow(/refusing to take it over/);
+    expect(engine.users.get('app_clone')).toBe('someone-elses-pw');
+  });
+
+  it('aligns an existing alternate user when AWSPREVIOUS holds its working credential', async () => {
+    pendingWorld(current, { ...current, username: 'app_clone', password: 'clone-new' }, { ...current, username: 'app_clone', password: 'clone-old' }, admin);
+    const engine = new FakeEngine({ app: 'current-pw', app_clone: 'clone-old', master: 'admin-pw' });
+    await step('setSecret', context(engine));
+    expect(engine.users.get('app_clone')).toBe('clone-new');
+  });
+
+  it('never changes the admin user itself, even with a working credential of it', async () => {
+    const fromClone = { ...current, username: 'master_clone', password: 'known-pw' };
+    pendingWorld(fromClone, { ...current, username: 'master', password: 'base-new' }, { ...current, username: 'master', password: 'admin-pw' }, admin);
+    const engine = new FakeEngine({ master: 'admin-pw', master_clone: 'known-pw' });
+    await expect(step('setSecret', context(engine))).rejects.toThrow(/admin's own user/);
+    expect(engine.users.get('master')).toBe('admin-pw');
+  });
+
+  it('never changes a user more privileged than the one the secret rotates', async () => {
+    pendingWorld(current, { ...current, username: 'app_clone', password: 'clone-new' }, { ...current, username: 'app_clone', password: 'clone-old' }, admin);
+    const engine = new FakeEngine({ app: 'current-pw', app_clone: 'clone-old', master: 'admin-pw' });
+    engine.privileged.add('app_clone');
+    await expect(step('setSecret', context(engine))).rejects.toThrow(/more privileged/);
+    expect(engine.users.get('app_clone')).toBe('clone-old');
   });
 
   it('refuses to use the admin when AWSCURRENT does not log in', async () => {
@@ -302,13 +355,30 @@ describe('testSecret and finishSecret', () => {
 
   it('finishSecret moves AWSCURRENT to the token and takes AWSPENDING off it', async () => {
     const versions = pendingWorld(base, { ...base, password: 'new-pw' });
-    await step('finishSecret', context(new FakeEngine()));
+    await step('finishSecret', context(new FakeEngine({ app: 'new-pw' })));
     expect(sm.commandCalls(UpdateSecretVersionStageCommand).map((c) => c.args[0].input)).toEqual([
       { SecretId: ARN, VersionStage: 'AWSCURRENT', MoveToVersionId: TOKEN, RemoveFromVersionId: CURRENT_V },
       { SecretId: ARN, VersionStage: 'AWSPENDING', RemoveFromVersionId: TOKEN },
     ]);
     expect(versions.get(TOKEN)?.stages).toEqual(['AWSCURRENT']);
     expect(versions.get(CURRENT_V)?.stages).toEqual(['AWSPREVIOUS']);
+  });
+});
+
+describe('finishSecret sent directly (attacker: any invoker of the function)', () => {
+  it('refuses to promote a pending version whose password was never set, leaving AWSCURRENT in place', async () => {
+    const versions = pendingWorld(base, { ...base, password: 'never-set' });
+    const engine = new FakeEngine({ app: 'current-pw' });
+    await expect(step('finishSecret', context(engine))).rejects.toThrow(/AWSCURRENT stays where it is/);
+    expect(sm.commandCalls(UpdateSecretVersionStageCommand)).toHaveLength(0);
+    expect(versions.get(CURRENT_V)?.stages).toEqual(['AWSCURRENT']);
+  });
+
+  it('refuses to promote a pending version that names another server or user, even one that logs in', async () => {
+    pendingWorld(base, { ...base, username: 'other', password: 'other-pw' });
+    const engine = new FakeEngine({ app: 'current-pw', other: 'other-pw' });
+    await expect(step('finishSecret', context(engine))).rejects.toThrow(GuardError);
+    expect(sm.commandCalls(UpdateSecretVersionStageCommand)).toHaveLength(0);
   });
 });
 
@@ -322,7 +392,7 @@ describe('engines with a finishing touch for the own password (MySQL dual passwo
 
   it('finishSecret calls it with the new credential, after AWSCURRENT moved', async () => {
     const versions = pendingWorld(base, { ...base, password: 'new-pw' });
-    const engine = new FinishingEngine();
+    const engine = new FinishingEngine({ app: 'new-pw' });
     let currentAtHook: string[] | undefined;
     engine.finishOwnPassword = async (_t, who) => {
       currentAtHook = versions.get(TOKEN)?.stages;
@@ -330,7 +400,7 @@ describe('engines with a finishing touch for the own password (MySQL dual passwo
       return 'discarded';
     };
     await step('finishSecret', context(engine));
-    expect(engine.calls).toEqual(['finishOwnPassword app:new-pw']);
+    expect(engine.calls).toEqual(['checkLogin app', 'finishOwnPassword app:new-pw']);
     expect(currentAtHook).toContain('AWSCURRENT');
   });
 
@@ -341,17 +411,21 @@ describe('engines with a finishing touch for the own password (MySQL dual passwo
     expect(engine.calls).toEqual(['finishOwnPassword app:new-pw']);
   });
 
-  it('is not called for alternating users', async () => {
-    const current = { ...base, masterarn: ADMIN_ARN };
-    pendingWorld(current, { ...current, username: 'app_clone', password: 'clone-pw' });
+  // Attacker (or a late duplicate): finishSecret of rotation N while rotation N+1 is past setSecret,
+  // where N+1 kept AWSCURRENT's password as the retained old one. Discarding it would lock AWSCURRENT out.
+  it('a late finishSecret of a finished rotation does not discard anything while another rotation is pending', async () => {
+    const NEXT = 'a1b2c3d4-0000-4000-8000-000000000002';
+    world({ versions: { [TOKEN]: { stages: ['AWSCURRENT'], value: { ...base, password: 'new-pw' } }, [NEXT]: { stages: ['AWSPENDING'], value: { ...base, password: 'next-pw' } } } });
     const engine = new FinishingEngine();
-    await step('finishSecret', context(engine));
+    await expect(step('finishSecret', context(engine))).resolves.toBe('already-current');
     expect(engine.calls).toEqual([]);
   });
 
-  it('an engine without it costs finishSecret no value reads', async () => {
-    pendingWorld(base, { ...base, password: 'new-pw' });
-    await step('finishSecret', context(new FakeEngine()));
-    expect(sm.commandCalls(GetSecretValueCommand)).toHaveLength(0);
+  it('is not called for alternating users', async () => {
+    const current = { ...base, masterarn: ADMIN_ARN };
+    pendingWorld(current, { ...current, username: 'app_clone', password: 'clone-pw' });
+    const engine = new FinishingEngine({ app_clone: 'clone-pw' });
+    await step('finishSecret', context(engine));
+    expect(engine.calls).toEqual(['checkLogin app_clone']);
   });
 });
