@@ -297,6 +297,19 @@ describe('MySQL 8 dual passwords (simulated server)', () => {
     expect(statements).toEqual([FACTS_SQL, `SET PASSWORD = '${nativePasswordHash('new')}'`, FACTS_SQL]);
   });
 
+  // An in-place upgrade behind the same endpoint (MariaDB or MySQL 8.0.13 -> 8.0.14+): the memo of
+  // "no dual passwords here" must not outlive it, or the retained old password is never discarded.
+  it('forgets that a server had no dual passwords as soon as a login sees that it has them', async () => {
+    const upgraded = { ...target, host: 'upgraded.example.com', connectTimeoutMs: 100 };
+    const before: Session = { rows: async () => [['8.0.13', 'app@%', '']], run: async () => undefined };
+    await setOwnPasswordOn(before, upgraded, app('old'), 'new', DUAL);
+    await expect(mysqlEngine.finishOwnPassword(upgraded, app('new'))).resolves.toBe('nothing-to-do');
+    const after: Session = { rows: async () => [['8.0.36', 'app@%', '']], run: async () => undefined };
+    await setOwnPasswordOn(after, upgraded, app('new'), 'newer', DUAL);
+    // Now it must connect to discard (here: a host that does not resolve, so the attempt fails).
+    await expect(mysqlEngine.finishOwnPassword(upgraded, app('newer'))).rejects.toThrow(EngineError);
+  });
+
   it('refuses to change a password when the session is another account', async () => {
     const session: Session = { rows: async () => [['8.0.36', 'proxy@%', '']], run: async () => undefined };
     expect((await setOwnPasswordOn(session, target, app('old'), 'new').catch((e: unknown) => e)) as EngineError).toBeInstanceOf(EngineError);
