@@ -7,7 +7,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { actionsOf, conditionKeys, isIdentityAllow, isWildcardWrite, isReadAction, policyStatements, resourceIsStar, type Statement } from './iam';
+import { actionsOf, conditionKeys, deployedView, isIdentityAllow, isWildcardWrite, isReadAction, policyStatements, resourceIsStar, type Statement } from './iam';
 import { packageStack, root, zipEntries, type CfnResource, type CfnTemplate, type Packaged } from './package';
 
 const FUNCTIONS = {
@@ -161,16 +161,33 @@ describe('IAM: one role per function, least privilege', () => {
     }
   });
 
-  it('uses KMS only through Secrets Manager (kms:ViaService)', () => {
-    const kms = policyStatements(t.Resources).filter(({ statement }) => isIdentityAllow(statement) && actionsOf(statement).some((a) => a.startsWith('kms:')));
-    expect(kms.length).toBeGreaterThan(0);
-    for (const { where, statement } of kms) {
-      expect(actionsOf(statement).sort(), where).toEqual(['kms:Decrypt', 'kms:GenerateDataKey']);
-      expect(conditionKeys(statement), where).toContain('kms:ViaService');
-      expect(JSON.stringify(statement.Condition), where).toContain('secretsmanager.${AWS::Region}.amazonaws.com');
-      expect(resourceIsStar(statement), where).toBe(false);
-    }
+  it('grants no KMS key by default: aws/secretsmanager needs no IAM grant, and no other key was named', () => {
+    // The old default admitted every key of the account (key/*) through Secrets Manager.
+    const kms = policyStatements(deployedView(t.Resources, t.Conditions)).filter(({ statement }) => isIdentityAllow(statement) && actionsOf(statement).some((a) => a.startsWith('kms:')));
+    expect(kms.map(({ where, statement }) => `${where}: ${JSON.stringify(statement.Resource)}`)).toEqual([]);
   });
+
+  it('with kmsKeyArns, grants exactly those keys, only through Secrets Manager (kms:ViaService), to the functions that read secrets', async () => {
+    const keys = ['arn:aws:kms:eu-west-1:123456789012:key/1111-2222', 'arn:aws:kms:eu-west-1:123456789012:key/mrk-3333'];
+    const withKeys = await packageStack([`--param=kmsKeyArns=${keys.join(',')}`]);
+    try {
+      const resources = withKeys.template.Resources;
+      const kms = policyStatements(deployedView(resources, withKeys.template.Conditions)).filter(({ statement }) => isIdentityAllow(statement) && actionsOf(statement).some((a) => a.startsWith('kms:')));
+      const roles = new Set(kms.map(({ where }) => where.split('.')[0]));
+      expect([...roles].sort()).toEqual(['BreachResponseRole', 'RotateMysqlRole', 'RotatePostgresqlRole']);
+      for (const { where, statement } of kms) {
+        expect(actionsOf(statement).sort(), where).toEqual(['kms:Decrypt', 'kms:GenerateDataKey']);
+        expect(conditionKeys(statement), where).toContain('kms:ViaService');
+        expect(JSON.stringify(statement.Condition), where).toContain('secretsmanager.${AWS::Region}.amazonaws.com');
+        expect(resourceIsStar(statement), where).toBe(false);
+        expect(statement.Resource, where).toEqual({ 'Fn::Split': [',', keys.join(',')] });
+      }
+      // The policy holding them exists only when keys are named.
+      for (const role of roles) expect(JSON.stringify(resources[role!]?.Properties?.['Policies']), role).toContain('HasKmsKeys');
+    } finally {
+      withKeys.remove();
+    }
+  }, 180_000);
 
   it('lets the compliance scan only list secrets and import findings (plus its logs and traces)', () => {
     const actions = roleStatements(roleOf('complianceScan')).filter(isIdentityAllow).flatMap(actionsOf).sort();
@@ -204,6 +221,23 @@ describe('IAM: one role per function, least privilege', () => {
     expect(rdsPolicy).toContain('HasBreakGlass');
     expect(JSON.stringify(t.Conditions?.['HasBreakGlass'])).toContain('false');
     for (const s of byAction('rds:ModifyDBInstance')) expect(resourceIsStar(s)).toBe(false);
+  });
+
+  it('lets break-glass reset master passwords only of instances and clusters tagged CredentialRotationBreakGlass=<breach function>', () => {
+    const statements = roleStatements(roleOf('breachResponse')).filter(isIdentityAllow);
+    const modify = statements.filter((s) => actionsOf(s).some((a) => /^rds:Modify/.test(a)));
+    expect(modify.length).toBeGreaterThan(0);
+    for (const s of modify) {
+      expect(actionsOf(s).sort(), s.Sid).toEqual(['rds:ModifyDBCluster', 'rds:ModifyDBInstance']);
+      expect(resourceIsStar(s), s.Sid).toBe(false);
+      // Every condition block must hold; the tag is the one that limits which databases.
+      expect(s.Condition, s.Sid).toEqual({ StringEquals: { 'aws:ResourceTag/CredentialRotationBreakGlass': 'credential-rotation-ci-breachResponse' } });
+    }
+    // No other statement of any role grants an RDS write.
+    const otherRdsWrites = policyStatements(t.Resources)
+      .filter(({ statement }) => isIdentityAllow(statement) && !modify.includes(statement))
+      .flatMap(({ where, statement }) => actionsOf(statement).filter((a) => a.startsWith('rds:') && !isReadAction(a)).map((a) => `${where}: ${a}`));
+    expect(otherRdsWrites).toEqual([]);
   });
 
   it('limits each function\'s log writes to its own log group', () => {
