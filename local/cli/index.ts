@@ -8,9 +8,10 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SecurityHubClient } from '@aws-sdk/client-securityhub';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { createBreachDeps } from '../../functions/breach-response/handler';
-import { BreachInputError, BreachSecretsApi, runBreach, waitForRotation, type BreachReport, type SecretReport } from '../../shared/breach';
+import { BreachInputError, BreachSecretsApi, parseBreachRequest, runBreach, waitForRotation, type BreachReport, type SecretReport } from '../../shared/breach';
+import { operatorRequester, requesterLabel, type Requester } from '../../shared/breach/requester';
 import { runCompliance } from '../../shared/compliance';
 
 interface GlobalOptions {
@@ -31,6 +32,31 @@ function clientOf(g: GlobalOptions): SecretsManagerClient {
     maxAttempts: 8,
     ...(g.region ? { region: g.region } : {}),
     ...(g.endpoint ? { endpoint: g.endpoint } : {}),
+  });
+}
+
+/** A Secrets Manager endpoint that is not AWS's (the sandbox): --endpoint, or the variables the SDK and the functions read. */
+const customEndpoint = (g: GlobalOptions): string | undefined =>
+  g.endpoint || process.env['AWS_ENDPOINT_URL_SECRETS_MANAGER'] || process.env['SECRETS_MANAGER_ENDPOINT'] || process.env['AWS_ENDPOINT_URL'] || undefined;
+
+/**
+ * The operator, as AWS knows them: STS GetCallerIdentity with the same credentials, profile and
+ * Region as the Secrets Manager calls. @aws-sdk/client-sts is loaded only here (the functions never
+ * need it). Not asked against the sandbox.
+ */
+async function operator(g: GlobalOptions): Promise<Requester> {
+  return operatorRequester({
+    endpoint: customEndpoint(g),
+    callerIdentity: async () => {
+      if (g.profile) process.env['AWS_PROFILE'] = g.profile;
+      const { STSClient, GetCallerIdentityCommand } = await import('@aws-sdk/client-sts');
+      const sts = new STSClient({ maxAttempts: 3, ...(g.region ? { region: g.region } : {}) });
+      try {
+        return await sts.send(new GetCallerIdentityCommand({}), { abortSignal: AbortSignal.timeout(10_000) });
+      } finally {
+        sts.destroy();
+      }
+    },
   });
 }
 
@@ -69,7 +95,8 @@ export function breachTable(report: BreachReport): string {
     ]);
   }
   const head = `${report.dryRun ? 'DRY RUN — nothing changed. ' : ''}Breach response "${report.reason}": ${report.succeeded}/${report.total} ok, ${report.failed} failed, ${seconds(report.durationMs)}`;
-  return `${table(rows)}\n\n${head}`;
+  const who = `Requested by: ${requesterLabel(report.requester)}${report.claimedBy !== undefined ? `; claimed (unverified): ${report.claimedBy}` : ''}`;
+  return `${table(rows)}\n\n${head}\n${who}`;
 }
 
 const progress = (g: GlobalOptions) => (s: SecretReport, done: number, total: number): void => {
@@ -116,8 +143,9 @@ export function buildProgram(): Command {
     .option('--concurrency <n>', 'secrets at once (1–20)', positiveInt(20), 5)
     .option('--timeout <seconds>', 'budget per rotation', positiveInt(900), 120)
     .option('--break-glass', 'reset an RDS master password if the stored admin credential no longer logs in')
-    .option('--requested-by <who>', 'who asked (audit)')
-    .action(async (secrets: string[], opts: { reason: string; tag?: string; prefix?: string; dryRun?: boolean; endSessions: boolean; concurrency: number; timeout: number; breakGlass?: boolean; requestedBy?: string }) => {
+    .option('--claimed-by <who>', 'who you act for (recorded as an unverified claim; the requester is your AWS identity, from STS)')
+    .addOption(new Option('--requested-by <who>', 'old name of --claimed-by').hideHelp())
+    .action(async (secrets: string[], opts: { reason: string; tag?: string; prefix?: string; dryRun?: boolean; endSessions: boolean; concurrency: number; timeout: number; breakGlass?: boolean; claimedBy?: string; requestedBy?: string }) => {
       const g = program.opts<GlobalOptions>();
       let selector: Record<string, unknown> | undefined;
       if (opts.tag !== undefined || opts.prefix !== undefined) {
@@ -125,6 +153,8 @@ export function buildProgram(): Command {
         if (opts.tag !== undefined && !tag) throw new BreachInputError('--tag must be key=value.');
         selector = { ...(tag ? { tag: { key: tag[1], value: tag[2] } } : {}), ...(opts.prefix !== undefined ? { namePrefix: opts.prefix } : {}) };
       }
+      // Who you say you act for: a claim. The requester is your AWS identity (STS), below.
+      const claimedBy = opts.claimedBy ?? opts.requestedBy ?? process.env['USER'];
       const request = {
         reason: opts.reason,
         ...(secrets.length > 0 ? { secretIds: secrets } : {}),
@@ -134,10 +164,13 @@ export function buildProgram(): Command {
         concurrency: opts.concurrency,
         rotationTimeoutMs: opts.timeout * 1000,
         breakGlass: opts.breakGlass === true,
-        requestedBy: opts.requestedBy ?? process.env['USER'] ?? 'cli',
+        ...(claimedBy ? { claimedBy } : {}),
       };
+      parseBreachRequest(request); // a wrong request fails here, before any AWS call (STS included)
       const deps = createBreachDeps({ log: auditLog(g), client: clientOf(g), ...(g.region ? { region: g.region } : {}) });
-      const report = await runBreach(request, deps, { onSecret: progress(g) });
+      const requester = await operator(g);
+      if (!requester.verified) process.stderr.write(`credrot: requester unverified (${requester.why})\n`);
+      const report = await runBreach(request, deps, { onSecret: progress(g), requester });
       process.stdout.write(g.json ? `${JSON.stringify(report, null, 2)}\n` : `${breachTable(report)}\n`);
       if (report.failed > 0) process.exitCode = EXIT_FAILED;
     });

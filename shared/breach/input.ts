@@ -7,7 +7,15 @@ export interface BreachRequest {
   selection: SecretSelection;
   /** Why: written on every audit line. */
   reason: string;
-  /** Who asked (free text, e.g. an IAM ARN); audit only. */
+  /**
+   * What the request says about who asked ("claimedBy", or the older "requestedBy"): free text
+   * nobody verified, reported as a claim and never as the requester.
+   */
+  claimedBy?: string;
+  /**
+   * The requester as the runner established it (runBreach sets it from its `requester`: a
+   * verified ARN, or "unverified (why)"); never read from the request. Every audit line carries it.
+   */
   requestedBy?: string;
   /** End the leaked user's sessions opened before the rotation (default true). */
   endSessions: boolean;
@@ -24,7 +32,7 @@ export interface BreachRequest {
 export const DEFAULT_CONCURRENCY = 5;
 export const MAX_CONCURRENCY = 20;
 const MAX_SECRETS = 1000;
-const KNOWN = new Set(['secretIds', 'selector', 'reason', 'requestedBy', 'endSessions', 'dryRun', 'concurrency', 'rotationTimeoutMs', 'breakGlass', '_comment']);
+const KNOWN = new Set(['secretIds', 'selector', 'reason', 'claimedBy', 'requestedBy', 'endSessions', 'dryRun', 'concurrency', 'rotationTimeoutMs', 'breakGlass', '_comment']);
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -74,6 +82,22 @@ function selection(obj: Record<string, unknown>): SecretSelection {
   return { selector: out };
 }
 
+/**
+ * Who the request says asked: "claimedBy", or "requestedBy" as older requests name it. Either is
+ * only a claim: whoever may invoke the function can write anything there.
+ */
+function claim(event: Record<string, unknown>): string | undefined {
+  const present = (['claimedBy', 'requestedBy'] as const).filter((key) => event[key] !== undefined);
+  if (present.length > 1) throw new BreachInputError('Give "claimedBy" or "requestedBy", not both: both are the same unverified claim of who asked.');
+  const key = present[0];
+  if (key === undefined) return undefined;
+  const value = event[key];
+  if (typeof value !== 'string' || value.trim().length === 0 || value.length > 2048) {
+    throw new BreachInputError(`"${key}" must be a string of 1 to 2048 characters (who you say asked; it is recorded as an unverified claim).`);
+  }
+  return value.trim();
+}
+
 /** Validate a breach request at the edge: a wrong request fails before any secret is read. */
 export function parseBreachRequest(event: unknown): BreachRequest {
   if (!isObject(event)) throw new BreachInputError('The breach request must be a JSON object with "reason" and "secretIds" or "selector".');
@@ -83,12 +107,11 @@ export function parseBreachRequest(event: unknown): BreachRequest {
   if (typeof reason !== 'string' || reason.trim().length === 0 || reason.length > 1000) {
     throw new BreachInputError('"reason" is required: say why (e.g. the incident id), up to 1000 characters. It is written on every audit line.');
   }
-  const requestedBy = event['requestedBy'];
-  if (requestedBy !== undefined && (typeof requestedBy !== 'string' || requestedBy.length > 2048)) throw new BreachInputError('"requestedBy" must be a string.');
+  const claimedBy = claim(event);
   return {
     selection: selection(event),
     reason: reason.trim(),
-    ...(typeof requestedBy === 'string' ? { requestedBy } : {}),
+    ...(claimedBy !== undefined ? { claimedBy } : {}),
     endSessions: bool(event, 'endSessions', true),
     dryRun: bool(event, 'dryRun', false),
     concurrency: int(event, 'concurrency', DEFAULT_CONCURRENCY, 1, MAX_CONCURRENCY),

@@ -1,10 +1,14 @@
 import { parseBreachRequest, type BreachRequest } from './input';
 import { respondToBreach, type BreachDeps, type SecretReport } from './procedure';
+import { requesterLabel, unverifiedRequester, type Requester } from './requester';
 import type { BreachSecretInfo } from './secrets';
 
 export interface BreachReport {
   reason: string;
-  requestedBy?: string;
+  /** Who asked, as the runner established it: a verified ARN (STS), or unverified and why. */
+  requester: Requester;
+  /** What the request said about who asked: an unverified claim. */
+  claimedBy?: string;
   dryRun: boolean;
   startedAt: string;
   durationMs: number;
@@ -17,6 +21,11 @@ export interface BreachReport {
 export interface RunBreachOptions {
   /** Called as each secret finishes (CLI progress). */
   onSecret?: (report: SecretReport, done: number, total: number) => void;
+  /**
+   * Who asked, as the caller of runBreach established it (CLI: STS GetCallerIdentity of the
+   * operator's credentials; Lambda: unverified). Never taken from the request. Default: unverified.
+   */
+  requester?: Requester;
 }
 
 /** Run `work` over `items` with at most `limit` at once; results in input order. */
@@ -39,7 +48,9 @@ export async function mapBounded<T, R>(items: readonly T[], limit: number, work:
  * `concurrency` at once. A secret that fails does not stop the others; the report says which.
  */
 export async function runBreach(event: unknown, deps: BreachDeps, options: RunBreachOptions = {}): Promise<BreachReport> {
-  const request: BreachRequest = parseBreachRequest(event);
+  const requester = options.requester ?? unverifiedRequester('the caller of runBreach established no identity');
+  // The audit lines' requestedBy is the established requester, whatever the request says.
+  const request: BreachRequest = { ...parseBreachRequest(event), requestedBy: requesterLabel(requester) };
   const startedAt = new Date();
   const began = performance.now();
   const targets: Array<BreachSecretInfo | string> = 'secretIds' in request.selection ? request.selection.secretIds : await deps.secrets.select(request.selection.selector);
@@ -47,7 +58,9 @@ export async function runBreach(event: unknown, deps: BreachDeps, options: RunBr
     audit: 'breach-response',
     action: 'start',
     reason: request.reason,
-    ...(request.requestedBy ? { requestedBy: request.requestedBy } : {}),
+    requestedBy: request.requestedBy,
+    requester,
+    ...(request.claimedBy !== undefined ? { claimedBy: request.claimedBy } : {}),
     dryRun: request.dryRun,
     secrets: targets.length,
     concurrency: request.concurrency,
@@ -61,7 +74,8 @@ export async function runBreach(event: unknown, deps: BreachDeps, options: RunBr
   const failed = secrets.filter((s) => s.status === 'failed').length;
   const report: BreachReport = {
     reason: request.reason,
-    ...(request.requestedBy ? { requestedBy: request.requestedBy } : {}),
+    requester,
+    ...(request.claimedBy !== undefined ? { claimedBy: request.claimedBy } : {}),
     dryRun: request.dryRun,
     startedAt: startedAt.toISOString(),
     durationMs: Math.round(performance.now() - began),
@@ -70,6 +84,6 @@ export async function runBreach(event: unknown, deps: BreachDeps, options: RunBr
     failed,
     secrets,
   };
-  deps.log.info('Breach response finished', { audit: 'breach-response', action: 'finish', reason: request.reason, total: report.total, failed, durationMs: report.durationMs });
+  deps.log.info('Breach response finished', { audit: 'breach-response', action: 'finish', reason: request.reason, requestedBy: request.requestedBy, total: report.total, failed, durationMs: report.durationMs });
   return report;
 }
