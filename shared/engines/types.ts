@@ -46,8 +46,10 @@ export interface UserFacts {
   /** The admin's own user (the session's login user). */
   isAdmin: boolean;
   /**
-   * It holds an attribute, role membership or privilege that the reference user (the user the
-   * secret rotates: the base of an alternate, the other user of a pair) does not hold.
+   * After the change it would still hold an attribute, role membership or privilege that the
+   * reference user (the user the secret rotates: the base of an alternate, the current user of a
+   * pair) does not hold. What the change itself takes away (an alignment revoking what the base
+   * lost) does not count.
    */
   exceedsReference: boolean;
   /**
@@ -135,4 +137,33 @@ export interface Engine {
    * given), never the admin's own. Returns how many were ended.
    */
   endSessions(target: ConnectionTarget, admin: Credential, username: string, openedBefore?: Date): Promise<number>;
+
+  /**
+   * Optional: engines where one user name has several accounts (MySQL/MariaDB `'app'@'%'` and
+   * `'app'@'10.0.%'`), of which a rotation changes one. As the admin, after a breach: every other
+   * account named `username` whose stored password is provably one of `leakedPasswords` (its stored
+   * hash equals theirs) gets `newPassword`, so the leaked password stops working there too and
+   * applications on those hosts keep working. An account holding anything else is never touched;
+   * one whose stored form cannot be compared (e.g. caching_sha2_password) is reported as
+   * unverified. Never the admin's own account. Engines with one user per name (PostgreSQL) omit it.
+   */
+  replaceLeakedPassword?(
+    target: ConnectionTarget,
+    admin: Credential,
+    username: string,
+    leakedPasswords: readonly string[],
+    newPassword: string,
+  ): Promise<LeakedPasswordAccounts>;
+}
+
+/** What replaceLeakedPassword found, as account names (`'app'@'%'`): never a password or hash. */
+export interface LeakedPasswordAccounts {
+  /** Held a leaked password; now hold the new one. */
+  replaced: string[];
+  /** Already hold the new password (the account the rotation changed). */
+  current: string[];
+  /** Hold another password: not provably the secret's, left untouched. */
+  untouched: string[];
+  /** Their stored password cannot be compared here (plugin named): left untouched, to be checked by hand. */
+  unverified: string[];
 }

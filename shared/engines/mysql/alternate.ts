@@ -24,7 +24,7 @@ import { askCaller } from '../errors';
 import type { AdminActionOptions, ConnectionTarget, Credential } from '../types';
 import { isServerError, type Session } from './connect';
 import { accountRowsSql, chooseHost, readFacts, toAccountRow, type AccountRow, type Facts } from './facts';
-import { grantModel, grantsExceed, planGrantSync } from './grants';
+import { grantModel, planGrantSync } from './grants';
 import { identifiedBy } from './passwords';
 import { describeServer } from './server';
 import { ENGINE_NAME, assertUserName, quoteAccount, quoteLiteral, type Account, type LiteralMode } from './sql';
@@ -89,7 +89,8 @@ async function alignOnce(
       username: clone.user,
       exists: cloneRow !== undefined,
       isAdmin: facts.account.user === clone.user,
-      exceedsReference: cloneRow !== undefined && grantsExceed(cloneModel, baseModel),
+      // The alignment below revokes whatever the clone holds beyond the base: afterwards it holds exactly the base's grants.
+      exceedsReference: false,
       madeByRotation: false,
     });
   }

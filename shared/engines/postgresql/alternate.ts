@@ -111,7 +111,7 @@ async function alignInTransaction(
     throw invalid(`The base role "${base}" does not exist on the server: check the username in the current secret.`);
   }
   // The caller decides, from what the admin sees of the alternate, whether it may be created or changed.
-  const seen = await authorizeChange(client, alternate, base, options);
+  const seen = await authorizeChange(client, alternate, base, options, true);
   const alternateRole = await readRole(client, alternate);
   if (alternateRole !== undefined && (await isMember(client, base, alternate))) {
     throw invalid(

@@ -44,8 +44,18 @@ const USER_FACTS_SQL = `
          EXISTS (SELECT 1 FROM pg_catalog.pg_auth_members m JOIN t ON m.member = t.oid JOIN r ON m.roleid = r.oid) AS member_of_reference,
          (SELECT pg_catalog.shobj_description(t.oid, 'pg_authid') FROM t) AS comment`;
 
-/** What the admin's session sees of `username`, measured against `reference` (see UserFacts). */
-export async function readUserFacts(client: pg.Client, username: string, reference: string, owner: string | undefined): Promise<UserFacts> {
+/**
+ * What the admin's session sees of `username`, measured against `reference` (see UserFacts).
+ * `resetsAttributes`: the change sets the role's attributes itself (an alignment), so only role
+ * memberships, which it does not revoke, can leave the role holding more than the reference.
+ */
+export async function readUserFacts(
+  client: pg.Client,
+  username: string,
+  reference: string,
+  owner: string | undefined,
+  resetsAttributes = false,
+): Promise<UserFacts> {
   const result = await client.query<{
     exists: boolean;
     is_admin: boolean;
@@ -61,7 +71,7 @@ export async function readUserFacts(client: pg.Client, username: string, referen
     username,
     exists,
     isAdmin: row?.is_admin === true,
-    exceedsReference: exists && !sameRole && (row?.exceeds_attributes === true || row?.exceeds_roles === true),
+    exceedsReference: exists && !sameRole && ((!resetsAttributes && row?.exceeds_attributes === true) || row?.exceeds_roles === true),
     madeByRotation:
       exists && !sameRole && owner !== undefined && row?.member_of_reference === true && row.comment === alternateMarker(reference, owner),
   };
@@ -73,9 +83,10 @@ export async function authorizeChange(
   username: string,
   reference: string,
   options: AdminActionOptions,
+  resetsAttributes = false,
 ): Promise<UserFacts | undefined> {
   if (!options.authorize) return undefined;
-  const facts = await readUserFacts(client, username, reference, options.owner);
+  const facts = await readUserFacts(client, username, reference, options.owner, resetsAttributes);
   await askCaller(options.authorize, facts);
   return facts;
 }
