@@ -1,11 +1,11 @@
 import type { Strategy } from '../rotation/secret';
 import type { BreachSecretInfo } from './secrets';
 
-export type BreachAction = 'settle-pending' | 'rotate' | 'rotate-again' | 'end-sessions' | 'verify';
+export type BreachAction = 'settle-pending' | 'rotate' | 'rotate-again' | 'other-accounts' | 'end-sessions' | 'verify';
 
 export interface BreachPlan {
   actions: BreachAction[];
-  /** Versions holding AWSPENDING without AWSCURRENT: a rotation in progress or stuck. */
+  /** Versions holding AWSPENDING without AWSCURRENT: a rotation in progress or stuck (waited for, then completed or stripped). */
   stuckVersions: string[];
   /** Why a step is left out (e.g. a service-managed secret has no host to verify against). */
   notes: string[];
@@ -20,8 +20,18 @@ export interface BreachPlan {
  *   end with passwords the attacker never saw.
  * - owned by a service (RDS-managed master secret): RotateSecret runs the managed rotation of the
  *   master password; without host in the value there is nothing to verify against here.
+ * - engines with several accounts per user name (MySQL/MariaDB), with an admin: the other accounts
+ *   of the rotated users that still hold a leaked password get the new one.
  */
-export function planBreach(meta: BreachSecretInfo, strategy: Strategy | 'managed', options: { endSessions: boolean }): BreachPlan {
+export interface PlanOptions {
+  endSessions: boolean;
+  /** The engine has several accounts per user name (Engine.replaceLeakedPassword: MySQL/MariaDB). */
+  accountsPerName?: boolean;
+  /** The secret names an admin (`masterarn`): only an admin can see and change the other accounts. */
+  hasAdmin?: boolean;
+}
+
+export function planBreach(meta: BreachSecretInfo, strategy: Strategy | 'managed', options: PlanOptions): BreachPlan {
   const stuckVersions = Object.entries(meta.versions)
     .filter(([, stages]) => stages.includes('AWSPENDING') && !stages.includes('AWSCURRENT'))
     .map(([id]) => id);
@@ -33,6 +43,9 @@ export function planBreach(meta: BreachSecretInfo, strategy: Strategy | 'managed
   if (strategy === 'managed') {
     notes.push(`owned by ${meta.owningService ?? 'a service'}: managed rotation only; sessions and logins are not checked here`);
   } else {
+    // Before ending sessions: an account left with the leaked password could open new ones.
+    if (options.accountsPerName && options.hasAdmin) actions.push('other-accounts');
+    else if (options.accountsPerName) notes.push('other accounts of the user name are not checked: a secret without "masterarn" has no admin that could see them');
     if (options.endSessions) actions.push('end-sessions');
     actions.push('verify');
   }

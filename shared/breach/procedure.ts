@@ -1,11 +1,13 @@
-import { EngineError } from '../engines/errors';
 import type { ConnectionTarget, Credential, Engine } from '../engines/types';
-import { parseAdminSecret, parseDatabaseSecret, type AdminSecret, type DatabaseSecret, type EngineContract, type TlsPreference } from '../rotation/secret';
-import { checkAdminHost, resolveAdminHost, type AdminEndpointLookup } from '../rotation/strategies';
+import { InvalidSecretError } from '../rotation/errors';
+import { parseDatabaseSecret, type AdminSecret, type DatabaseSecret, type EngineContract, type TlsPreference } from '../rotation/secret';
+import { pendingUsername, type AdminEndpointLookup } from '../rotation/strategies';
+import { BreachDatabase } from './database';
 import { BreachStepError } from './errors';
 import type { BreachRequest } from './input';
 import { planBreach, refusal, type BreachAction } from './plan';
 import type { BreachSecretInfo, BreachSecretsApi } from './secrets';
+import { settlePending } from './settle';
 
 /** What the breach procedure logs through (Powertools Logger fits). One line per action: the audit trail. */
 export interface AuditLog {
@@ -60,6 +62,7 @@ export interface SecretReport {
 
 const AWSCURRENT = 'AWSCURRENT';
 const AWSPENDING = 'AWSPENDING';
+const AWSPREVIOUS = 'AWSPREVIOUS';
 const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 const credential = (s: { username: string; password: string }): Credential => ({ username: s.username, password: s.password });
 
@@ -74,12 +77,15 @@ export async function respondToBreach(target: BreachSecretInfo | string, request
   const report: SecretReport = { secretId: typeof target === 'string' ? target : target.arn, status: 'ok', actions: [], notes: [], durationMs: 0 };
   const sleep = deps.sleep ?? defaultSleep;
 
-  const step = async <T>(action: ActionRecord['action'], run: () => Promise<{ value: T; detail?: string }>): Promise<T> => {
+  // Failures that do not stop the procedure (a replica that cannot be reached): the secret fails at the end.
+  const deferred: BreachStepError[] = [];
+  const step = async <T>(action: ActionRecord['action'], run: () => Promise<{ value: T; detail?: string; failures?: string[] }>): Promise<T> => {
     const startedAt = new Date();
     const t0 = performance.now();
     try {
-      const { value, detail } = await run();
-      record(action, 'done', startedAt, t0, detail);
+      const { value, detail, failures = [] } = await run();
+      record(action, failures.length > 0 ? 'failed' : 'done', startedAt, t0, detail);
+      if (failures.length > 0) deferred.push(new BreachStepError(action, failures.join('; ')));
       return value;
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
@@ -112,34 +118,67 @@ export async function respondToBreach(target: BreachSecretInfo | string, request
     const refused = refusal(meta);
     if (refused) throw new BreachStepError('describe', refused);
 
-    // The leaked credential: AWSCURRENT as it is now, before anything moves.
-    const { leaked, choice } = await step<{ leaked: DatabaseSecret | undefined; choice: EngineChoice | undefined }>('read-current', async () => {
+    // The leaked credential: AWSCURRENT as it is now, before anything moves; AWSPREVIOUS may have leaked with it.
+    const { leaked, choice, previous } = await step<{ leaked: DatabaseSecret | undefined; choice: EngineChoice | undefined; previous: DatabaseSecret | undefined }>('read-current', async () => {
       const value = await deps.secrets.value(meta.arn, AWSCURRENT);
-      if (meta.owningService) return { value: { leaked: undefined, choice: undefined }, detail: `owned by ${meta.owningService}` };
+      if (meta.owningService) return { value: { leaked: undefined, choice: undefined, previous: undefined }, detail: `owned by ${meta.owningService}` };
       const engineField = engineOf(value, meta.arn);
       const found = deps.engineFor(engineField);
       if (!found) throw new BreachStepError('read-current', `Secret ${meta.arn} has "engine": "${engineField.slice(0, 40)}", which no engine adapter of this function handles.`);
       const parsed = parseDatabaseSecret(value, found.contract, `The AWSCURRENT version of ${meta.arn}`);
-      return { value: { leaked: parsed, choice: found }, detail: `user ${parsed.username}, ${parsed.strategy} strategy` };
+      const before = await readPrevious(meta.arn, parsed, found, deps);
+      return { value: { leaked: parsed, choice: found, previous: before }, detail: `user ${parsed.username}, ${parsed.strategy} strategy` };
     });
     report.strategy = leaked?.strategy ?? 'managed';
     if (choice) report.engine = choice.engine.name;
     if (leaked) report.leakedUser = leaked.username;
 
-    const plan = planBreach(meta, leaked?.strategy ?? 'managed', { endSessions: request.endSessions });
+    const plan = planBreach(meta, leaked?.strategy ?? 'managed', {
+      endSessions: request.endSessions,
+      accountsPerName: choice?.engine.replaceLeakedPassword !== undefined,
+      hasAdmin: leaked?.masterarn !== undefined,
+    });
     report.notes.push(...plan.notes);
     if (request.dryRun) {
       for (const action of plan.actions) {
-        record(action, 'planned', new Date(), performance.now(), action === 'settle-pending' ? `AWSPENDING on ${plan.stuckVersions.join(', ')}` : undefined);
+        record(
+          action,
+          'planned',
+          new Date(),
+          performance.now(),
+          action === 'settle-pending' ? `AWSPENDING on ${plan.stuckVersions.join(', ')}: waited for while younger than ${Math.round(request.rotationTimeoutMs / 1000)} s, then completed if its credential logs in, else removed` : undefined,
+        );
       }
       report.status = 'dry-run';
       return report;
     }
 
+    const checkLoginOf = (s: DatabaseSecret) => choice!.engine.checkLogin(targetOf(s, s.tls), credential(s));
+    const targetOf = (s: { host: string; port: number; dbname?: string }, tls: TlsPreference): ConnectionTarget => {
+      const dbname = s.dbname ?? choice?.engine.defaultDbName;
+      return {
+        host: s.host,
+        port: s.port,
+        ...(dbname === undefined ? {} : { dbname }),
+        tls: tls === 'plaintext' ? { kind: 'plaintext' } : { kind: 'verify', ...(deps.db.caBundle ? { ca: deps.db.caBundle } : {}) },
+        connectTimeoutMs: deps.db.connectTimeoutMs,
+      };
+    };
+
+    let promoted: DatabaseSecret[] = [];
     if (plan.actions.includes('settle-pending')) {
-      await step('settle-pending', async () => {
-        for (const version of plan.stuckVersions) await deps.secrets.removePending(meta.arn, version);
-        return { value: undefined, detail: `removed AWSPENDING from ${plan.stuckVersions.join(', ')} (a failed or unfinished rotation)` };
+      promoted = await step('settle-pending', async () => {
+        const settled = await settlePending({
+          arn: meta.arn,
+          versions: plan.stuckVersions,
+          waitMs: request.rotationTimeoutMs,
+          ...(leaked && choice ? { leaked, choice } : {}),
+          checkLogin: checkLoginOf,
+          secrets: deps.secrets,
+          pollIntervalMs: deps.pollIntervalMs ?? 100,
+          sleep,
+        });
+        return { value: settled.promoted, detail: settled.detail };
       });
     }
 
@@ -154,31 +193,47 @@ export async function respondToBreach(target: BreachSecretInfo | string, request
     if (!leaked || !choice) return report;
 
     const current = parseDatabaseSecret(await deps.secrets.value(meta.arn, AWSCURRENT), choice.contract, `The new AWSCURRENT version of ${meta.arn}`);
-    const targetOf = (s: { host: string; port: number; dbname?: string }, tls: TlsPreference): ConnectionTarget => {
-      const dbname = s.dbname ?? choice.engine.defaultDbName;
-      return {
-        host: s.host,
-        port: s.port,
-        ...(dbname === undefined ? {} : { dbname }),
-        tls: tls === 'plaintext' ? { kind: 'plaintext' } : { kind: 'verify', ...(deps.db.caBundle ? { ca: deps.db.caBundle } : {}) },
-        connectTimeoutMs: deps.db.connectTimeoutMs,
-      };
-    };
+    // The users the rotations changed (both, for two users), and every credential of theirs that may
+    // have leaked: AWSCURRENT and AWSPREVIOUS at the start, and a stuck version made AWSCURRENT.
+    const users = rotatedUsers(leaked, choice.engine);
+    const suspects = uniqueCredentials([leaked, ...promoted, ...(previous ? [previous] : [])]);
+    const database = new BreachDatabase(deps, choice.engine, meta.arn, current, { breakGlass: request.breakGlass, timeoutMs: request.rotationTimeoutMs, sleep });
 
-    if (plan.actions.includes('end-sessions')) {
-      await step('end-sessions', async () => {
-        const ended = await endLeakedSessions(leaked, current, completedAt, targetOf, deps, request.breakGlass, request.rotationTimeoutMs, sleep);
-        return { value: undefined, detail: ended };
+    if (plan.actions.includes('other-accounts')) {
+      await step('other-accounts', async () => {
+        const after = await readPrevious(meta.arn, current, choice, deps);
+        const newest = (user: string): string | undefined => [current, after].find((s) => s?.username === user)?.password;
+        const work = users.flatMap((username) => {
+          const leakedPasswords = suspects.filter((s) => s.username === username).map((s) => s.password);
+          const newPassword = newest(username);
+          return leakedPasswords.length > 0 && newPassword !== undefined ? [{ username, leaked: leakedPasswords, newPassword }] : [];
+        });
+        const { detail, unverified } = await database.replaceLeakedPasswords(work);
+        if (unverified.length > 0) report.notes.push(`accounts whose password could not be compared, check by hand: ${unverified.join(', ')}`);
+        return { value: undefined, detail };
       });
     }
 
+    if (plan.actions.includes('end-sessions')) {
+      // Opened before the rotations completed, on every host of the server, for both users of two.
+      await step('end-sessions', async () => ({ value: undefined, ...(await database.endSessions(users, completedAt)) }));
+    }
+
     await step('verify', async () => {
-      const dead = await choice.engine.checkLogin(targetOf(leaked, leaked.tls), credential(leaked));
-      if (dead.ok) throw new BreachStepError('verify', `The leaked credential of user "${leaked.username}" STILL logs in to ${leaked.host}:${leaked.port}: change its password by hand now.`);
-      const alive = await choice.engine.checkLogin(targetOf(current, current.tls), credential(current));
+      const refused: string[] = [];
+      for (const suspect of suspects) {
+        const dead = await checkLoginOf(suspect);
+        if (dead.ok) {
+          throw new BreachStepError('verify', `A leaked credential of user "${suspect.username}" STILL logs in to ${suspect.host}:${suspect.port}: change its password by hand now.`);
+        }
+        refused.push(dead.detail);
+      }
+      const alive = await checkLoginOf(current);
       if (!alive.ok) throw new BreachStepError('verify', `The new AWSCURRENT credential (user "${current.username}") does not log in: ${alive.detail}. Applications will fail until it does.`);
-      return { value: undefined, detail: `leaked credential refused (${dead.detail}); AWSCURRENT (user ${current.username}) logs in` };
+      const what = suspects.length === 1 ? 'leaked credential refused' : `all ${suspects.length} possibly leaked credentials refused`;
+      return { value: undefined, detail: `${what} (${refused[0]}); AWSCURRENT (user ${current.username}) logs in` };
     });
+    if (deferred.length > 0) throw deferred[0];
   } catch (err) {
     report.status = 'failed';
     report.error = err instanceof Error ? err.message : String(err);
@@ -246,78 +301,30 @@ export async function waitForRotation(
   }
 }
 
-/**
- * End the leaked user's sessions opened before the rotation completed (the attacker's, and stale
- * ones), as the admin named by `masterarn`, or, without one, as the user itself with its new
- * password (PostgreSQL and MySQL both let a user end its own sessions). MySQL/MariaDB cannot tell
- * when a session was opened: there every session of the leaked user is ended.
- */
-async function endLeakedSessions(
-  leaked: DatabaseSecret,
-  current: DatabaseSecret,
-  completedAt: Date,
-  targetOf: (s: { host: string; port: number; dbname?: string }, tls: TlsPreference) => ConnectionTarget,
-  deps: BreachDeps,
-  breakGlass: boolean,
-  timeoutMs: number,
-  sleep: (ms: number) => Promise<void>,
-): Promise<string> {
-  const choice = deps.engineFor(current.engine);
-  if (!choice) throw new BreachStepError('end-sessions', `No engine adapter for "${current.engine}".`);
-  const { engine } = choice;
-  let actor: Credential = credential(current);
-  let tls: TlsPreference = current.tls;
-  const adminArn = current.masterarn;
-  let adminSecret: AdminSecret | undefined;
-  const loadAdmin = async (arn: string): Promise<void> => {
-    const stored = parseAdminSecret(await deps.secrets.value(arn, AWSCURRENT), `The admin secret ${arn}`);
-    const { admin, aliases } = await resolveAdminHost(stored, arn, deps.adminEndpoint, current.host);
-    // Confused-deputy guard, as in rotation: the admin's password only goes to its own server.
-    checkAdminHost(admin, current, arn, aliases);
-    adminSecret = admin;
-    actor = credential(admin);
-    tls = admin.tls === 'plaintext' && current.tls === 'plaintext' ? 'plaintext' : 'verify';
-  };
-  if (adminArn) await loadAdmin(adminArn);
-  const selfEnding = adminArn === undefined;
-
-  const end = async (): Promise<string> => {
-    // Sessions live where the rotated secret's host points (a replica has its own).
-    const target = targetOf(current, tls);
-    try {
-      const n = await engine.endSessions(target, actor, leaked.username, completedAt);
-      return `ended ${n} session(s) of ${leaked.username} opened before ${completedAt.toISOString()}`;
-    } catch (err) {
-      if (!(err instanceof EngineError) || err.code !== 'unsupported') throw err;
-    }
-    try {
-      const n = await engine.endSessions(target, actor, leaked.username);
-      return `ended all ${n} other session(s) of ${leaked.username} (${engine.name} cannot tell when a session was opened)`;
-    } catch (err) {
-      // A user that ends its own sessions sees them all without PROCESS; "none visible" is the truth there.
-      if (selfEnding && err instanceof EngineError && err.code === 'privilege') return `no other session of ${leaked.username} was open`;
-      throw err;
-    }
-  };
-
+/** AWSPREVIOUS, when it holds a credential of a user this secret rotates, on the same database. */
+async function readPrevious(arn: string, like: DatabaseSecret, choice: EngineChoice, deps: BreachDeps): Promise<DatabaseSecret | undefined> {
+  const value = await deps.secrets.value(arn, AWSPREVIOUS);
+  if (value === undefined) return undefined;
   try {
-    return await end();
+    const previous = parseDatabaseSecret(value, choice.contract, `The AWSPREVIOUS version of ${arn}`);
+    const same = previous.host === like.host && previous.port === like.port && (previous.dbname ?? null) === (like.dbname ?? null);
+    return same && rotatedUsers(like, choice.engine).includes(previous.username) ? previous : undefined;
   } catch (err) {
-    if (!(err instanceof EngineError) || err.code !== 'auth' || !adminArn || !adminSecret) throw err;
-    if (!breakGlass || !deps.resetAdmin) {
-      throw new BreachStepError('end-sessions', `The admin credential ${adminArn} no longer logs in (${err.message}). Re-run with breakGlass to reset the RDS master password, or fix it by hand.`);
-    }
-    const what = await deps.resetAdmin(adminArn, adminSecret);
-    // RDS applies the new master password within a minute or so: retry with the (re-read) admin secret.
-    const deadline = Date.now() + timeoutMs;
-    for (let wait = 2000; ; wait = Math.min(wait * 2, 15_000)) {
-      try {
-        await loadAdmin(adminArn);
-        return `${await end()} (after break-glass: ${what})`;
-      } catch (retry) {
-        if (!(retry instanceof EngineError) || retry.code !== 'auth' || Date.now() >= deadline) throw retry;
-        await sleep(wait);
-      }
-    }
+    if (err instanceof InvalidSecretError) return undefined; // an old, malformed version is no credential
+    throw err;
   }
+}
+
+/** The users a breach's rotations change: the user, and for two users the other one too. */
+function rotatedUsers(secret: DatabaseSecret, engine: Engine): string[] {
+  if (secret.strategy === 'single') return [secret.username];
+  return [...new Set([secret.username, pendingUsername(secret, engine)])];
+}
+
+function uniqueCredentials(list: DatabaseSecret[]): DatabaseSecret[] {
+  const seen = new Set<string>();
+  return list.filter((s) => {
+    const key = JSON.stringify([s.username, s.password]);
+    return !seen.has(key) && seen.add(key);
+  });
 }

@@ -2,6 +2,7 @@ import {
   DescribeSecretCommand,
   GetSecretValueCommand,
   ListSecretsCommand,
+  ListSecretVersionIdsCommand,
   ResourceNotFoundException,
   RotateSecretCommand,
   UpdateSecretVersionStageCommand,
@@ -84,6 +85,33 @@ export class BreachSecretsApi {
       if (err instanceof ResourceNotFoundException) return undefined;
       throw err;
     }
+  }
+
+  /** One version's value (GetSecretValue by VersionId); undefined when it has none (a stub) or is gone. */
+  async versionValue(secretId: string, versionId: string): Promise<string | undefined> {
+    try {
+      return (await this.client.send(new GetSecretValueCommand({ SecretId: secretId, VersionId: versionId }))).SecretString;
+    } catch (err) {
+      if (err instanceof ResourceNotFoundException) return undefined;
+      throw err;
+    }
+  }
+
+  /** When each labelled version was created (ListSecretVersionIds, every page). */
+  async versionCreatedDates(secretId: string): Promise<Record<string, Date>> {
+    const created: Record<string, Date> = {};
+    let token: string | undefined;
+    do {
+      const page = await this.client.send(new ListSecretVersionIdsCommand({ SecretId: secretId, MaxResults: 100, ...(token ? { NextToken: token } : {}) }));
+      for (const v of page.Versions ?? []) if (v.VersionId && v.CreatedDate) created[v.VersionId] = v.CreatedDate;
+      token = page.NextToken;
+    } while (token);
+    return created;
+  }
+
+  /** Move AWSCURRENT from `fromVersionId` to `versionId` (finishSecret's move; the old version becomes AWSPREVIOUS). */
+  async moveCurrent(secretId: string, versionId: string, fromVersionId: string): Promise<void> {
+    await this.client.send(new UpdateSecretVersionStageCommand({ SecretId: secretId, VersionStage: 'AWSCURRENT', MoveToVersionId: versionId, RemoveFromVersionId: fromVersionId }));
   }
 
   /** Take AWSPENDING off a version that is not AWSCURRENT: the clean-up AWS documents for a failed rotation. */

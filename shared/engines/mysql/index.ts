@@ -19,6 +19,7 @@
 import type { AdminActionOptions, ConnectionTarget, Credential, Engine, LoginResult } from '../types';
 import { EngineError, askCaller } from '../errors';
 import { alignOnSession, checkAlignmentNames } from './alternate';
+import { replaceLeakedPasswordOn } from './accounts';
 import { grantModel, grantsExceed } from './grants';
 import { DEFAULT_PORT, asLogin, isServerError, withConnection, type FailureContext, type Session } from './connect';
 import { accountRowsSql, chooseHost, readFacts, rememberAccount, toAccountRow, type Facts } from './facts';
@@ -277,6 +278,11 @@ export function createMysqlEngine(options: MysqlEngineOptions = {}): MysqlEngine
         }
         return ended;
       });
+    },
+
+    replaceLeakedPassword(target: ConnectionTarget, admin: Credential, username: string, leakedPasswords: readonly string[], newPassword: string) {
+      const secrets = [...leakedPasswords, newPassword].flatMap(passwordSecrets);
+      return withConnection('replaceLeakedPassword', target, admin, secrets, (session) => replaceLeakedPasswordOn(session, username, leakedPasswords, newPassword));
     },
   };
 }

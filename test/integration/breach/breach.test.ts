@@ -76,14 +76,18 @@ describe.each<HarnessEngine>(['postgresql', 'mariadb'])('breach response on %s',
       expect(await session.alive()).toBe(true);
 
       const report = await runBreach({ reason: 'INC-1 test leak', secretIds: [arn] }, deps);
+      // Asked before closing our end: a closed client would answer false whatever the server did.
+      const survived = await session.alive();
       await session.close();
 
       expect(report.failed, JSON.stringify(report.secrets)).toBe(0);
       const [secret] = report.secrets;
       expect(secret!.actions.map((a) => a.action)).toEqual(
-        kind === 'single' ? ['read-current', 'rotate', 'end-sessions', 'verify'] : ['read-current', 'rotate', 'rotate-again', 'end-sessions', 'verify'],
+        kind === 'single'
+          ? ['read-current', 'rotate', 'end-sessions', 'verify']
+          : ['read-current', 'rotate', 'rotate-again', ...(engine === 'mariadb' ? ['other-accounts'] : []), 'end-sessions', 'verify'],
       );
-      expect(await session.alive()).toBe(false);
+      expect(survived).toBe(false);
       expect(await h.canLogin(leaked.username, leaked.password)).toBe(false);
       const current = await secretValue(h, arn);
       expect(await h.canLogin(current.username, current.password)).toBe(true);
@@ -114,7 +118,8 @@ describe.each<HarnessEngine>(['postgresql', 'mariadb'])('breach response on %s',
         rotationRules: { AutomaticallyAfterDays: 30 },
         versions: [
           { versionId: 'v-current-0000000000000000000000001', stages: ['AWSCURRENT'], secretString: JSON.stringify(secretOf(user, 'stuck-initial-pw')) },
-          { versionId: 'v-stuck-00000000000000000000000001', stages: ['AWSPENDING'] },
+          // An hour old: older than the settle wait (rotationTimeoutMs), so not a rotation still running.
+          { versionId: 'v-stuck-00000000000000000000000001', stages: ['AWSPENDING'], createdDate: new Date(Date.now() - 3_600_000) },
         ],
       },
     ]);
@@ -127,6 +132,103 @@ describe.each<HarnessEngine>(['postgresql', 'mariadb'])('breach response on %s',
     expect(Object.values(await stages(h, arn!)).flat()).not.toContain('AWSPENDING');
   });
 
+  it('single user, setSecret ran but finishSecret never did: the stuck version holds the only working password; it is completed, then rotated', async () => {
+    const user = uniqueName('br_half');
+    // The database already has the stuck version's password; AWSCURRENT (the leaked one) no longer logs in.
+    await createUser(user, 'half-stuck-pw');
+    const [arn] = h.sandbox.seed([
+      {
+        name: uniqueName('breach-half'),
+        rotationEnabled: true,
+        rotationLambdaArn: h.lambdaArn,
+        rotationRules: { AutomaticallyAfterDays: 30 },
+        versions: [
+          { versionId: 'v-current-0000000000000000000000002', stages: ['AWSCURRENT'], secretString: JSON.stringify(secretOf(user, 'half-leaked-pw')) },
+          {
+            versionId: 'v-stuck-00000000000000000000000002',
+            stages: ['AWSPENDING'],
+            secretString: JSON.stringify(secretOf(user, 'half-stuck-pw')),
+            createdDate: new Date(Date.now() - 3_600_000),
+          },
+        ],
+      },
+    ]);
+
+    const report = await runBreach({ reason: 'INC-5 half-way', secretIds: [arn!], rotationTimeoutMs: 10_000 }, deps);
+    expect(report.failed, JSON.stringify(report.secrets)).toBe(0);
+    expect(report.secrets[0]!.actions.find((a) => a.action === 'settle-pending')!.detail).toMatch(/v-stuck-00000000000000000000000002: completed/);
+    const current = await secretValue(h, arn!);
+    expect(await h.canLogin(current.username, current.password)).toBe(true);
+    expect(await h.canLogin(user, 'half-leaked-pw')).toBe(false);
+    expect(await h.canLogin(user, 'half-stuck-pw')).toBe(false);
+    expect(Object.values(await stages(h, arn!)).flat()).not.toContain('AWSPENDING');
+    expect(JSON.stringify(report) + JSON.stringify(audit)).not.toMatch(/half-stuck-pw|half-leaked-pw/);
+  });
+
+  it('alternating: an attacker session held open as the AWSPREVIOUS user (which may have leaked too) is gone afterwards', async () => {
+    const arn = await rotatedSecret('alternating');
+    const leaked = await secretValue(h, arn);
+    const previous = await secretValue(h, arn, 'AWSPREVIOUS');
+    expect(previous.username).not.toBe(leaked.username);
+    const session = await openSession(previous.username, previous.password);
+    expect(await session.alive()).toBe(true);
+
+    const report = await runBreach({ reason: 'INC-6 previous', secretIds: [arn] }, deps);
+    const survived = await session.alive();
+    await session.close();
+    expect(report.failed, JSON.stringify(report.secrets)).toBe(0);
+    expect(survived).toBe(false);
+    expect(await h.canLogin(previous.username, previous.password)).toBe(false);
+  });
+
+  const hashOf = async (user: string, host: string): Promise<string | undefined> =>
+    (await h.admin<{ h: string }>('SELECT authentication_string AS h FROM mysql.user WHERE User = ? AND Host = ?', [user, host]))[0]?.h;
+
+  it.runIf(engine === 'mariadb')("MySQL/MariaDB: an account of the same name that still takes the leaked password gets the new one; one with another password, and another user, are untouched", async () => {
+    // Logins from this test arrive from the admin's client host: the account for that host is the one
+    // the rotation changes (the most specific match); 'u'@'%' is never used from here, so only
+    // mysql.user can show whether it still holds the leaked password.
+    const [{ u: who }] = (await h.admin<{ u: string }>('SELECT USER() AS u')) as [{ u: string }];
+    const clientHost = who.slice(who.lastIndexOf('@') + 1);
+    const user = uniqueName('br_acc');
+    const bystander = uniqueName('br_by');
+    const leakedHash = nativePasswordHash('acc-leaked-pw');
+    const otherHash = nativePasswordHash('acc-other-pw');
+    for (const [name, host, hash] of [
+      [user, clientHost, leakedHash],
+      [user, '%', leakedHash],
+      [user, '10.99.%', otherHash],
+      [bystander, '%', leakedHash],
+    ] as const) {
+      await h.admin(`CREATE USER ${quoteAccount({ user: name, host })} IDENTIFIED BY PASSWORD '${hash}'`);
+    }
+    const adminArn = await createSecret(h, uniqueName('admin'), mysqlSecret(h.db, h.db.adminUser, h.db.adminPassword));
+    const [arn] = h.sandbox.seed([
+      {
+        name: uniqueName('breach-accounts'),
+        rotationEnabled: true,
+        rotationLambdaArn: h.lambdaArn,
+        rotationRules: { AutomaticallyAfterDays: 30 },
+        versions: [{ stages: ['AWSCURRENT'], secretString: JSON.stringify(mysqlSecret(h.db, user, 'acc-leaked-pw', { masterarn: adminArn })) }],
+      },
+    ]);
+
+    const report = await runBreach({ reason: 'INC-7 accounts', secretIds: [arn!] }, deps);
+    expect(report.failed, JSON.stringify(report.secrets)).toBe(0);
+    const current = await secretValue(h, arn!);
+    expect(current.username).toBe(user);
+    const newHash = nativePasswordHash(current.password);
+    expect(await hashOf(user, clientHost)).toBe(newHash); // the rotated account
+    expect(await hashOf(user, '%')).toBe(newHash); // held the leaked password: proven the secret's, now the new one
+    expect(await hashOf(user, '10.99.%')).toBe(otherHash); // another password: not the secret's, untouched
+    expect(await hashOf(bystander, '%')).toBe(leakedHash); // another user: untouched
+    const detail = report.secrets[0]!.actions.find((a) => a.action === 'other-accounts')!.detail!;
+    expect(detail).toContain(`'${user}'@'%'`);
+    expect(detail).toContain('untouched');
+    const text = JSON.stringify(report);
+    for (const secret of ['acc-leaked-pw', current.password, leakedHash.slice(1), newHash.slice(1)]) expect(text).not.toContain(secret);
+  });
+
   it('dry run reports the plan and changes nothing', async () => {
     const arn = await rotatedSecret('alternating');
     const leaked = await secretValue(h, arn);
@@ -135,7 +237,9 @@ describe.each<HarnessEngine>(['postgresql', 'mariadb'])('breach response on %s',
 
     const report = await runBreach({ reason: 'drill', secretIds: [arn], dryRun: true }, deps);
     expect(report.secrets[0]!.status).toBe('dry-run');
-    expect(report.secrets[0]!.actions.filter((a) => a.outcome === 'planned').map((a) => a.action)).toEqual(['rotate', 'rotate-again', 'end-sessions', 'verify']);
+    expect(report.secrets[0]!.actions.filter((a) => a.outcome === 'planned').map((a) => a.action)).toEqual(
+      ['rotate', 'rotate-again', ...(engine === 'mariadb' ? ['other-accounts'] : []), 'end-sessions', 'verify'],
+    );
     expect(await stages(h, arn)).toEqual(before);
     expect(h.sandbox.calls.filter((c) => c.operation === 'RotateSecret' || c.operation === 'UpdateSecretVersionStage').length).toBe(writesBefore);
     expect(await h.canLogin(leaked.username, leaked.password)).toBe(true);
