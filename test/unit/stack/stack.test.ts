@@ -204,10 +204,10 @@ describe('IAM: one role per function, least privilege', () => {
       'ec2:AssignPrivateIpAddresses', 'ec2:CreateNetworkInterface', 'ec2:DeleteNetworkInterface', 'ec2:DescribeNetworkInterfaces', 'ec2:DescribeSubnets', 'ec2:UnassignPrivateIpAddresses',
       'kms:Decrypt', 'kms:GenerateDataKey', 'lambda:InvokeFunction', 'logs:CreateLogStream', 'logs:PutLogEvents',
       'rds:DescribeDBClusters', 'rds:DescribeDBInstances', 'rds:ModifyDBCluster', 'rds:ModifyDBInstance',
-      'secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue', 'secretsmanager:ListSecrets', 'secretsmanager:RotateSecret', 'secretsmanager:UpdateSecretVersionStage',
+      'secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue', 'secretsmanager:ListSecretVersionIds', 'secretsmanager:ListSecrets', 'secretsmanager:RotateSecret', 'secretsmanager:UpdateSecretVersionStage',
       'xray:PutTelemetryRecords', 'xray:PutTraceSegments',
     ]);
-    for (const a of ['secretsmanager:RotateSecret', 'secretsmanager:UpdateSecretVersionStage']) {
+    for (const a of ['secretsmanager:RotateSecret', 'secretsmanager:UpdateSecretVersionStage', 'secretsmanager:ListSecretVersionIds']) {
       for (const s of byAction(a)) {
         expect(resourceIsStar(s), a).toBe(false);
         const tag = s.Condition?.['StringEquals']?.['aws:ResourceTag/RotatedBy'] as string[];
@@ -216,10 +216,12 @@ describe('IAM: one role per function, least privilege', () => {
     }
     expect(byAction('secretsmanager:PutSecretValue')).toEqual([]);
     for (const s of byAction('lambda:InvokeFunction')) expect(resourceIsStar(s)).toBe(false);
-    // RDS statements live only in the policy switched by the break-glass parameter.
-    const rdsPolicy = JSON.stringify(policies.filter((p) => JSON.stringify(p).includes('rds:')));
-    expect(rdsPolicy).toContain('HasBreakGlass');
+    // RDS writes live only in the policy switched by the break-glass parameter; the topology reads
+    // (readers and replicas whose sessions a breach ends) are always there.
+    const rdsWritePolicy = JSON.stringify(policies.filter((p) => /rds:Modify/.test(JSON.stringify(p))));
+    expect(rdsWritePolicy).toContain('HasBreakGlass');
     expect(JSON.stringify(t.Conditions?.['HasBreakGlass'])).toContain('false');
+    expect(byAction('rds:DescribeDBInstances').map((s) => s.Sid)).toEqual(['RdsTopology']);
     for (const s of byAction('rds:ModifyDBInstance')) expect(resourceIsStar(s)).toBe(false);
   });
 
