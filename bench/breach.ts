@@ -7,7 +7,7 @@
 import { CreateSecretCommand, GetSecretValueCommand, RotateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
-import { createBreachDeps } from '../functions/breach-response/handler';
+import { createBreachDeps } from '../shared/runtime/breach';
 import { mapBounded, runBreach } from '../shared/breach';
 import { nativePasswordHash } from '../shared/engines/mysql/passwords';
 import { createRunDir, createTestCertificates, startMariaDb, startPostgres, type DatabaseServer } from '../local/databases';

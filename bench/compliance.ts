@@ -9,7 +9,8 @@
 import type { SecretListEntry } from '@aws-sdk/client-secrets-manager';
 import { spawn } from 'node:child_process';
 import { startSandbox, type SeedSecret } from '../local/secrets-manager';
-import { compilePolicy, createComplianceClients, evaluateSecret, scanSecrets } from '../shared/compliance';
+import { compilePolicy, evaluateSecret, scanSecrets } from '../shared/compliance';
+import { createComplianceClients } from '../shared/runtime/compliance';
 
 const DAY = 86_400_000;
 const SIZES = (process.env['BENCH_COMPLIANCE_SIZES'] ?? '10000,100000').split(',').map(Number);

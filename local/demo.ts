@@ -134,7 +134,7 @@ async function breachDrill(
   attacker.on('error', () => undefined);
   await attacker.connect();
   console.log(`\nBreach drill: ${leaked.map((l) => `${l.cred.username} (${l.engine})`).join(' and ')} leaked; an attacker holds a session as ${pgLeak.cred.username}.`);
-  const { createBreachDeps } = await import('../functions/breach-response/handler');
+  const { createBreachDeps } = await import('../shared/runtime/breach');
   const { runBreach } = await import('../shared/breach');
   const { breachTable } = await import('./cli');
   const report = await runBreach({ reason: 'demo drill: credentials pasted in a public channel', secretIds: leaked.map((l) => l.arn) }, createBreachDeps({ log: { info: () => undefined, error: () => undefined }, client }));

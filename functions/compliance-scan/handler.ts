@@ -2,7 +2,8 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { Tracer } from '@aws-lambda-powertools/tracer';
 import type { Context } from 'aws-lambda';
-import { createComplianceClients, readComplianceConfig, runCompliance, type RunResult } from '../../shared/compliance';
+import { readComplianceConfig, runCompliance, type RunResult } from '../../shared/compliance';
+import { createComplianceClients } from '../../shared/runtime/compliance';
 
 const serviceName = 'compliance-scan';
 const logger = new Logger({ serviceName });

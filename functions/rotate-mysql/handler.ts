@@ -1,9 +1,5 @@
 import { mysqlEngine } from '../../shared/engines/mysql';
-import { createRotationHandler } from '../../shared/rotation/handler';
+import { createRotationHandler } from '../../shared/runtime/rotation';
 
 /** Rotates MySQL, Aurora MySQL and MariaDB credentials: single user, alternating users, or a pre-created pair. */
-export const handler = createRotationHandler({
-  serviceName: 'rotate-mysql',
-  engine: mysqlEngine,
-  contract: { engines: ['mysql', 'aurora-mysql', 'mariadb'], defaultPort: 3306 },
-});
+export const handler = createRotationHandler(mysqlEngine);

@@ -9,7 +9,8 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SecurityHubClient } from '@aws-sdk/client-securityhub';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { createBreachDeps } from '../../functions/breach-response/handler';
+import { createClient } from '../../shared/aws/clients';
+import { createBreachDeps } from '../../shared/runtime/breach';
 import { BreachInputError, BreachSecretsApi, parseBreachRequest, runBreach, waitForRotation, type BreachReport, type SecretReport } from '../../shared/breach';
 import { operatorRequester, requesterLabel, type Requester } from '../../shared/breach/requester';
 import { runCompliance } from '../../shared/compliance';
@@ -27,12 +28,7 @@ const EXIT_USAGE = 2;
 
 function clientOf(g: GlobalOptions): SecretsManagerClient {
   if (g.profile) process.env['AWS_PROFILE'] = g.profile;
-  return new SecretsManagerClient({
-    retryMode: 'adaptive',
-    maxAttempts: 8,
-    ...(g.region ? { region: g.region } : {}),
-    ...(g.endpoint ? { endpoint: g.endpoint } : {}),
-  });
+  return createClient(SecretsManagerClient, { region: g.region, endpoint: g.endpoint });
 }
 
 /** A Secrets Manager endpoint that is not AWS's (the sandbox): --endpoint, or the variables the SDK and the functions read. */
@@ -185,7 +181,7 @@ export function buildProgram(): Command {
       const policy = opts.policy === undefined ? undefined : (JSON.parse(opts.policy) as unknown);
       const result = await runCompliance(
         { outputs: { logFindings: g.verbose === true, metrics: false, securityHub: false }, ...(policy ? { policy } : {}) },
-        { env: process.env, secretsManager: clientOf(g), securityHub: new SecurityHubClient({}), logger, metrics: new Metrics({ namespace: 'credrot', serviceName: 'credrot' }), now: () => new Date() },
+        { env: process.env, secretsManager: clientOf(g), securityHub: createClient(SecurityHubClient, { region: g.region }), logger, metrics: new Metrics({ namespace: 'credrot', serviceName: 'credrot' }), now: () => new Date() },
       );
       const s = result.summary.secrets;
       process.stdout.write(

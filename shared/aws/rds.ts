@@ -8,7 +8,8 @@ import {
 } from '@aws-sdk/client-rds';
 import type { Tracer } from '@aws-lambda-powertools/tracer';
 import { DescribeSecretCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import type { AdminEndpoint, AdminEndpointLookup } from '../rotation/strategies';
+import type { AdminEndpoint, AdminEndpointLookup } from '../rotation/admin';
+import { createClient } from './clients';
 
 /**
  * RDS integration, as AWS's multi-user templates do it: an admin secret managed by RDS
@@ -115,6 +116,5 @@ export async function resetMasterPassword(rds: RDSClient, resource: RdsResource,
 
 /** The RDS client (adaptive retries), traced when a tracer is given; built only when needed. */
 export function createRdsClient(tracer?: Tracer, region?: string): RDSClient {
-  const client = new RDSClient({ retryMode: 'adaptive', maxAttempts: 5, ...(region ? { region } : {}) });
-  return tracer ? tracer.captureAWSv3Client(client) : client;
+  return createClient(RDSClient, { tracer, region });
 }

@@ -1,7 +1,8 @@
 import { EngineError } from '../engines/errors';
 import type { ConnectionTarget, Credential, Engine } from '../engines/types';
-import { parseAdminSecret, type AdminSecret, type DatabaseSecret, type TlsPreference } from '../rotation/secret';
-import { checkAdminHost, resolveAdminHost, type AdminEndpoint } from '../rotation/strategies';
+import { loadAdmin, type AdminEndpoint, type AdminSecret } from '../rotation/admin';
+import type { DatabaseSecret, TlsPreference } from '../rotation/secret';
+import { connectionTarget } from '../rotation/target';
 import { BreachStepError } from './errors';
 import type { BreachDeps } from './procedure';
 
@@ -42,29 +43,19 @@ export class BreachDatabase {
   ) {}
 
   targetOf(s: Host & { dbname?: string }, tls: TlsPreference): ConnectionTarget {
-    const dbname = s.dbname ?? this.current.dbname ?? this.engine.defaultDbName;
-    return {
-      host: s.host,
-      port: s.port,
-      ...(dbname === undefined ? {} : { dbname }),
-      tls: tls === 'plaintext' ? { kind: 'plaintext' } : { kind: 'verify', ...(this.deps.db.caBundle ? { ca: this.deps.db.caBundle } : {}) },
-      connectTimeoutMs: this.deps.db.connectTimeoutMs,
-    };
+    return connectionTarget({ ...s, dbname: s.dbname ?? this.current.dbname }, tls, this.engine, this.deps.db);
   }
 
   private async loadActor(): Promise<Actor> {
     const current = this.current;
     const adminArn = current.masterarn;
     if (!adminArn) return { credential: credential(current), tls: current.tls, home: { host: current.host, port: current.port } };
-    const stored = parseAdminSecret(await this.deps.secrets.value(adminArn, AWSCURRENT), `The admin secret ${adminArn}`);
-    const { admin, aliases } = await resolveAdminHost(stored, adminArn, this.deps.adminEndpoint, current.host);
-    // Confused-deputy guard, as in rotation: the admin's password only goes to its own server.
-    const home = checkAdminHost(admin, current, adminArn, aliases);
+    const admin = await loadAdmin(adminArn, current, (arn) => this.deps.secrets.value(arn, AWSCURRENT), this.deps.adminEndpoint);
     return {
-      credential: credential(admin),
-      tls: admin.tls === 'plaintext' && current.tls === 'plaintext' ? 'plaintext' : 'verify',
-      home,
-      admin: { arn: adminArn, secret: admin, storedHost: stored.host !== undefined, aliases },
+      credential: credential(admin.secret),
+      tls: admin.tls,
+      home: admin.home,
+      admin: { arn: adminArn, secret: admin.secret, storedHost: admin.storedHost, aliases: admin.aliases },
     };
   }
 

@@ -1,7 +1,9 @@
 import type { ConnectionTarget, Credential, Engine } from '../engines/types';
 import { InvalidSecretError } from '../rotation/errors';
-import { parseDatabaseSecret, type AdminSecret, type DatabaseSecret, type EngineContract, type TlsPreference } from '../rotation/secret';
-import { pendingUsername, type AdminEndpointLookup } from '../rotation/strategies';
+import type { AdminEndpointLookup, AdminSecret } from '../rotation/admin';
+import { parseDatabaseSecret, type DatabaseSecret } from '../rotation/secret';
+import { pendingUsername } from '../rotation/strategies';
+import { connectionTarget, type DatabaseSettings } from '../rotation/target';
 import { BreachDatabase } from './database';
 import { BreachStepError } from './errors';
 import type { BreachRequest } from './input';
@@ -15,16 +17,11 @@ export interface AuditLog {
   error(message: string, ...extra: Record<string, unknown>[]): void;
 }
 
-export interface EngineChoice {
-  engine: Engine;
-  contract: EngineContract;
-}
-
 export interface BreachDeps {
   secrets: BreachSecretsApi;
   /** The engine adapter for a secret's `engine` field, or undefined when none handles it. */
-  engineFor(engineField: string): EngineChoice | undefined;
-  db: { connectTimeoutMs: number; caBundle?: string };
+  engineFor(engineField: string): Engine | undefined;
+  db: DatabaseSettings;
   log: AuditLog;
   /** RDS-managed admin secrets (username and password only): host, port and engine from the RDS API. */
   adminEndpoint?: AdminEndpointLookup;
@@ -119,23 +116,23 @@ export async function respondToBreach(target: BreachSecretInfo | string, request
     if (refused) throw new BreachStepError('describe', refused);
 
     // The leaked credential: AWSCURRENT as it is now, before anything moves; AWSPREVIOUS may have leaked with it.
-    const { leaked, choice, previous } = await step<{ leaked: DatabaseSecret | undefined; choice: EngineChoice | undefined; previous: DatabaseSecret | undefined }>('read-current', async () => {
+    const { leaked, choice, previous } = await step<{ leaked: DatabaseSecret | undefined; choice: Engine | undefined; previous: DatabaseSecret | undefined }>('read-current', async () => {
       const value = await deps.secrets.value(meta.arn, AWSCURRENT);
       if (meta.owningService) return { value: { leaked: undefined, choice: undefined, previous: undefined }, detail: `owned by ${meta.owningService}` };
       const engineField = engineOf(value, meta.arn);
       const found = deps.engineFor(engineField);
       if (!found) throw new BreachStepError('read-current', `Secret ${meta.arn} has "engine": "${engineField.slice(0, 40)}", which no engine adapter of this function handles.`);
-      const parsed = parseDatabaseSecret(value, found.contract, `The AWSCURRENT version of ${meta.arn}`);
+      const parsed = parseDatabaseSecret(value, found, `The AWSCURRENT version of ${meta.arn}`);
       const before = await readPrevious(meta.arn, parsed, found, deps);
       return { value: { leaked: parsed, choice: found, previous: before }, detail: `user ${parsed.username}, ${parsed.strategy} strategy` };
     });
     report.strategy = leaked?.strategy ?? 'managed';
-    if (choice) report.engine = choice.engine.name;
+    if (choice) report.engine = choice.name;
     if (leaked) report.leakedUser = leaked.username;
 
     const plan = planBreach(meta, leaked?.strategy ?? 'managed', {
       endSessions: request.endSessions,
-      accountsPerName: choice?.engine.replaceLeakedPassword !== undefined,
+      accountsPerName: choice?.replaceLeakedPassword !== undefined,
       hasAdmin: leaked?.masterarn !== undefined,
     });
     report.notes.push(...plan.notes);
@@ -153,17 +150,8 @@ export async function respondToBreach(target: BreachSecretInfo | string, request
       return report;
     }
 
-    const checkLoginOf = (s: DatabaseSecret) => choice!.engine.checkLogin(targetOf(s, s.tls), credential(s));
-    const targetOf = (s: { host: string; port: number; dbname?: string }, tls: TlsPreference): ConnectionTarget => {
-      const dbname = s.dbname ?? choice?.engine.defaultDbName;
-      return {
-        host: s.host,
-        port: s.port,
-        ...(dbname === undefined ? {} : { dbname }),
-        tls: tls === 'plaintext' ? { kind: 'plaintext' } : { kind: 'verify', ...(deps.db.caBundle ? { ca: deps.db.caBundle } : {}) },
-        connectTimeoutMs: deps.db.connectTimeoutMs,
-      };
-    };
+    const checkLoginOf = (s: DatabaseSecret) => choice!.checkLogin(targetOf(s, s.tls), credential(s));
+    const targetOf = (s: DatabaseSecret, tls: DatabaseSecret['tls']): ConnectionTarget => connectionTarget(s, tls, choice!, deps.db);
 
     let promoted: DatabaseSecret[] = [];
     if (plan.actions.includes('settle-pending')) {
@@ -192,12 +180,12 @@ export async function respondToBreach(target: BreachSecretInfo | string, request
     }
     if (!leaked || !choice) return report;
 
-    const current = parseDatabaseSecret(await deps.secrets.value(meta.arn, AWSCURRENT), choice.contract, `The new AWSCURRENT version of ${meta.arn}`);
+    const current = parseDatabaseSecret(await deps.secrets.value(meta.arn, AWSCURRENT), choice, `The new AWSCURRENT version of ${meta.arn}`);
     // The users the rotations changed (both, for two users), and every credential of theirs that may
     // have leaked: AWSCURRENT and AWSPREVIOUS at the start, and a stuck version made AWSCURRENT.
-    const users = rotatedUsers(leaked, choice.engine);
+    const users = rotatedUsers(leaked, choice);
     const suspects = uniqueCredentials([leaked, ...promoted, ...(previous ? [previous] : [])]);
-    const database = new BreachDatabase(deps, choice.engine, meta.arn, current, { breakGlass: request.breakGlass, timeoutMs: request.rotationTimeoutMs, sleep });
+    const database = new BreachDatabase(deps, choice, meta.arn, current, { breakGlass: request.breakGlass, timeoutMs: request.rotationTimeoutMs, sleep });
 
     if (plan.actions.includes('other-accounts')) {
       await step('other-accounts', async () => {
@@ -302,13 +290,13 @@ export async function waitForRotation(
 }
 
 /** AWSPREVIOUS, when it holds a credential of a user this secret rotates, on the same database. */
-async function readPrevious(arn: string, like: DatabaseSecret, choice: EngineChoice, deps: BreachDeps): Promise<DatabaseSecret | undefined> {
+async function readPrevious(arn: string, like: DatabaseSecret, choice: Engine, deps: BreachDeps): Promise<DatabaseSecret | undefined> {
   const value = await deps.secrets.value(arn, AWSPREVIOUS);
   if (value === undefined) return undefined;
   try {
-    const previous = parseDatabaseSecret(value, choice.contract, `The AWSPREVIOUS version of ${arn}`);
+    const previous = parseDatabaseSecret(value, choice, `The AWSPREVIOUS version of ${arn}`);
     const same = previous.host === like.host && previous.port === like.port && (previous.dbname ?? null) === (like.dbname ?? null);
-    return same && rotatedUsers(like, choice.engine).includes(previous.username) ? previous : undefined;
+    return same && rotatedUsers(like, choice).includes(previous.username) ? previous : undefined;
   } catch (err) {
     if (err instanceof InvalidSecretError) return undefined; // an old, malformed version is no credential
     throw err;

@@ -1,10 +1,10 @@
 import { EngineError } from '../engines/errors';
-import type { LoginResult } from '../engines/types';
+import type { Engine, LoginResult } from '../engines/types';
 import { InvalidSecretError } from '../rotation/errors';
 import { parseDatabaseSecret, type DatabaseSecret } from '../rotation/secret';
 import { pendingUsername } from '../rotation/strategies';
 import { BreachStepError } from './errors';
-import type { EngineChoice } from './procedure';
+
 import type { BreachSecretsApi } from './secrets';
 
 const AWSCURRENT = 'AWSCURRENT';
@@ -18,7 +18,7 @@ export interface SettleInput {
   waitMs: number;
   /** AWSCURRENT at the start and its engine; absent for a secret owned by a service (nothing to check). */
   leaked?: DatabaseSecret;
-  choice?: EngineChoice;
+  choice?: Engine;
   /** Logs in with a credential on the database a secret names (the procedure's TLS and timeouts). */
   checkLogin(secret: DatabaseSecret): Promise<LoginResult>;
   secrets: Pick<BreachSecretsApi, 'describe' | 'versionCreatedDates' | 'versionValue' | 'moveCurrent' | 'removePending'>;
@@ -110,7 +110,7 @@ async function judge(versionId: string, input: SettleInput): Promise<Verdict> {
   if (value === undefined) return { why: 'it has no value (its rotation stopped before createSecret stored one)' };
   let pending: DatabaseSecret;
   try {
-    pending = parseDatabaseSecret(value, choice.contract, `Version ${versionId} of ${input.arn}`);
+    pending = parseDatabaseSecret(value, choice, `Version ${versionId} of ${input.arn}`);
   } catch (err) {
     if (err instanceof InvalidSecretError) return { why: 'its value is not a valid secret for this engine' };
     throw err;
@@ -123,7 +123,7 @@ async function judge(versionId: string, input: SettleInput): Promise<Verdict> {
   if (!sameStrategy) return { why: 'its strategy, masterarn or usernames differ from AWSCURRENT' };
   let expected: string;
   try {
-    expected = pendingUsername(leaked, choice.engine);
+    expected = pendingUsername(leaked, choice);
   } catch (err) {
     if (err instanceof InvalidSecretError) return { why: 'the strategy has no user to rotate to' };
     throw err;

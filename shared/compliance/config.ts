@@ -5,6 +5,7 @@
 // must not be able to close Security Hub findings, or write the deployed policy's metrics, with a
 // policy of their own.
 
+import { envFlag, type Env } from '../config/env';
 import { InvalidInputError } from './errors';
 
 export interface OutputSwitches {
@@ -30,15 +31,7 @@ export interface ComplianceInput {
   outputs?: Partial<OutputSwitches>;
 }
 
-type Env = Record<string, string | undefined>;
-
-function flag(env: Env, name: string, fallback: boolean): boolean {
-  const value = env[name]?.trim().toLowerCase();
-  if (value === undefined || value === '') return fallback;
-  if (['true', '1', 'y', 'yes', 'on'].includes(value)) return true;
-  if (['false', '0', 'n', 'no', 'off'].includes(value)) return false;
-  throw new InvalidInputError(`Environment variable ${name} must be true or false, got "${value.slice(0, 20)}".`);
-}
+const flag = (env: Env, name: string, fallback: boolean): boolean => envFlag(env, name, fallback, (message) => new InvalidInputError(message));
 
 export function readComplianceConfig(env: Env): ComplianceConfig {
   const rate = env['SECURITY_HUB_IMPORTS_PER_SECOND'];

@@ -7,5 +7,4 @@ export { scanSecrets, type ScanSummary, type ScanOptions } from './scan';
 export { toAsff, resolvedAsff, findingId, defaultProductArn } from './asff';
 export { SecurityHubPublisher, type SecurityHubResult } from './security-hub';
 export { parseComplianceInput, readComplianceConfig, resolveOutputs, type ComplianceConfig, type ComplianceInput, type OutputSwitches, type ResolvedOutputs, type SkippedOutput, type WhatIfReason } from './config';
-export { createComplianceClients } from './clients';
 export { runCompliance, type RunResult, type RunDependencies } from './run';

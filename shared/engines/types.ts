@@ -81,6 +81,8 @@ export interface AdminActionOptions {
 export interface Engine {
   /** Engine name as used in logs and messages, e.g. 'postgresql'. */
   readonly name: string;
+  /** The secret's `engine` values this engine rotates (as AWS's templates spell them), e.g. ['postgres', 'aurora-postgresql']. */
+  readonly engineValues: readonly string[];
   readonly defaultPort: number;
   /** Database used when the target names none. */
   readonly defaultDbName?: string;

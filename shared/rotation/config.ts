@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { envFlag, envInteger, type Env } from '../config/env';
 import { RotationError } from './errors';
 
 /**
@@ -29,24 +30,9 @@ export class ConfigError extends RotationError {
   override name = 'ConfigError';
 }
 
-type Env = Record<string, string | undefined>;
-
-/** As AWS's templates: true, 1, y or yes (any case) mean yes. */
-function flag(env: Env, name: string, fallback: boolean): boolean {
-  const value = env[name];
-  if (value === undefined || value === '') return fallback;
-  return ['true', '1', 'y', 'yes'].includes(value.trim().toLowerCase());
-}
-
-function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
-  const value = env[name];
-  if (value === undefined || value === '') return fallback;
-  const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed < min || parsed > max) {
-    throw new ConfigError(`Environment variable ${name} must be a whole number from ${min} to ${max}, got "${value.slice(0, 20)}".`);
-  }
-  return parsed;
-}
+const fail = (message: string): ConfigError => new ConfigError(message);
+const flag = (env: Env, name: string, fallback: boolean): boolean => envFlag(env, name, fallback, fail);
+const integer = (env: Env, name: string, fallback: number, min: number, max: number): number => envInteger(env, name, fallback, min, max, fail);
 
 export function readRotationConfig(env: Env, defaults: { excludeCharacters: string }): RotationConfig {
   const caFile = env['DB_TLS_CA_FILE'];

@@ -2,9 +2,11 @@ import type { ConnectionTarget, Engine } from '../engines/types';
 import type { RotationConfig } from './config';
 import { GuardError, InvalidSecretError, LoginError, PrecheckError } from './errors';
 import type { RotationRequest } from './event';
-import { parseAdminSecret, parseDatabaseSecret, withCredential, type DatabaseSecret, type EngineContract, type TlsPreference } from './secret';
+import { loadAdmin, type AdminEndpointLookup } from './admin';
+import { parseDatabaseSecret, withCredential, type DatabaseSecret, type TlsPreference } from './secret';
 import { AWSCURRENT, AWSPENDING, AWSPREVIOUS, versionWith, type SecretMetadata, type SecretsApi } from './secrets-api';
-import { checkAdminHost, pendingUsername, resolveAdminHost, setPendingPassword, type AdminEndpointLookup } from './strategies';
+import { pendingUsername, setPendingPassword } from './strategies';
+import { connectionTarget } from './target';
 
 /** What the protocol logs through: Powertools Logger fits; so does console. */
 export interface Log {
@@ -15,7 +17,6 @@ export interface Log {
 export interface RotationContext {
   secrets: SecretsApi;
   engine: Engine;
-  contract: EngineContract;
   config: RotationConfig;
   log: Log;
   /** Finds host, port and engine of an admin secret that has only username and password (RDS-managed). */
@@ -93,24 +94,17 @@ function precheck(meta: SecretMetadata, { secretId, token }: RotationRequest): '
 }
 
 async function loadCurrent(arn: string, reads: Reads, ctx: RotationContext): Promise<DatabaseSecret> {
-  return parseDatabaseSecret(await reads.current(), ctx.contract, `The AWSCURRENT version of ${arn}`);
+  return parseDatabaseSecret(await reads.current(), ctx.engine, `The AWSCURRENT version of ${arn}`);
 }
 
 async function loadPending(arn: string, token: string, reads: Reads, ctx: RotationContext): Promise<DatabaseSecret> {
   const value = await reads.pending();
   if (value === undefined) throw new PrecheckError(`Version ${token} of ${arn} has no value yet: createSecret must run before this step.`);
-  return parseDatabaseSecret(value, ctx.contract, `The AWSPENDING version ${token} of ${arn}`);
+  return parseDatabaseSecret(value, ctx.engine, `The AWSPENDING version ${token} of ${arn}`);
 }
 
 function targetOf(secret: { host: string; port: number; dbname?: string }, tls: TlsPreference, ctx: RotationContext): ConnectionTarget {
-  const dbname = secret.dbname ?? ctx.engine.defaultDbName;
-  return {
-    host: secret.host,
-    port: secret.port,
-    ...(dbname === undefined ? {} : { dbname }),
-    tls: tls === 'plaintext' ? { kind: 'plaintext' } : { kind: 'verify', ...(ctx.config.caBundle ? { ca: ctx.config.caBundle } : {}) },
-    connectTimeoutMs: ctx.config.connectTimeoutMs,
-  };
+  return connectionTarget(secret, tls, ctx.engine, ctx.config);
 }
 
 async function createSecret(request: RotationRequest, meta: SecretMetadata, reads: Reads, ctx: RotationContext): Promise<void> {
@@ -118,7 +112,7 @@ async function createSecret(request: RotationRequest, meta: SecretMetadata, read
   const stored = await reads.pending();
   if (stored !== undefined) {
     // A retry: keep the password already generated for this token, after checking it is well-formed.
-    parseDatabaseSecret(stored, ctx.contract, `The AWSPENDING version ${request.token} of ${meta.arn}`);
+    parseDatabaseSecret(stored, ctx.engine, `The AWSPENDING version ${request.token} of ${meta.arn}`);
     ctx.log.info('createSecret: pending value already stored for this token', { versionId: request.token });
     return;
   }
@@ -151,7 +145,7 @@ async function loadPrevious(arn: string, ctx: RotationContext): Promise<Database
   const value = await ctx.secrets.value(arn, AWSPREVIOUS);
   if (value === undefined) return undefined;
   try {
-    return parseDatabaseSecret(value, ctx.contract, `The AWSPREVIOUS version of ${arn}`);
+    return parseDatabaseSecret(value, ctx.engine, `The AWSPREVIOUS version of ${arn}`);
   } catch (err) {
     if (err instanceof InvalidSecretError) return undefined;
     throw err;
@@ -173,13 +167,8 @@ async function setSecret(request: RotationRequest, meta: SecretMetadata, reads: 
     pending,
     previous: () => (previous ??= loadPrevious(meta.arn, ctx)),
     admin: async () => {
-      const adminArn = current.masterarn!;
-      const stored = parseAdminSecret(await ctx.secrets.value(adminArn, AWSCURRENT), `The admin secret ${adminArn}`);
-      const { admin: secret, aliases } = await resolveAdminHost(stored, adminArn, ctx.adminEndpoint, current.host);
-      const where = checkAdminHost(secret, current, adminArn, aliases);
-      // Never weaker than the rotated secret asks for: plaintext only if both say so.
-      const tls: TlsPreference = secret.tls === 'plaintext' && current.tls === 'plaintext' ? 'plaintext' : 'verify';
-      return { secret, target: targetOf({ ...current, ...where }, tls, ctx) };
+      const admin = await loadAdmin(current.masterarn!, current, (arn) => ctx.secrets.value(arn, AWSCURRENT), ctx.adminEndpoint);
+      return { secret: admin.secret, target: targetOf({ ...current, ...admin.home }, admin.tls, ctx) };
     },
   });
   ctx.log.info('setSecret: pending password set', { username: pending.username, how });

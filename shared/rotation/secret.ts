@@ -1,3 +1,4 @@
+import type { Engine } from '../engines/types';
 import { InvalidSecretError } from './errors';
 
 /**
@@ -25,25 +26,12 @@ export interface DatabaseSecret {
   raw: Record<string, unknown>;
 }
 
-/** The admin ("master") secret: only username and password are required (RDS-managed ones have no more). */
-export interface AdminSecret {
-  username: string;
-  password: string;
-  host?: string;
-  port?: number;
-  engine?: string;
-  tls: TlsPreference;
-}
-
-export interface EngineContract {
-  /** `engine` values this handler rotates, e.g. ['postgres', 'aurora-postgresql']. */
-  engines: readonly string[];
-  defaultPort: number;
-}
+/** What parsing needs of the engine: the `engine` values it rotates and its default port. */
+export type EngineContract = Pick<Engine, 'engineValues' | 'defaultPort'>;
 
 const MAX_USERNAME_CHARS = 128;
 
-function parseObject(secretString: string | undefined, what: string): Record<string, unknown> {
+export function parseObject(secretString: string | undefined, what: string): Record<string, unknown> {
   if (secretString === undefined) throw new InvalidSecretError('SecretString', `${what} has no SecretString: store the credential as JSON text.`);
   let parsed: unknown;
   try {
@@ -57,7 +45,7 @@ function parseObject(secretString: string | undefined, what: string): Record<str
   return parsed as Record<string, unknown>;
 }
 
-function requiredText(obj: Record<string, unknown>, key: string, what: string): string {
+export function requiredText(obj: Record<string, unknown>, key: string, what: string): string {
   const value = obj[key];
   if (typeof value !== 'string' || value.length === 0) {
     throw new InvalidSecretError(key, `${what} ${value === undefined ? 'lacks' : 'has an invalid'} "${key}": it must be a non-empty string.`);
@@ -65,14 +53,14 @@ function requiredText(obj: Record<string, unknown>, key: string, what: string): 
   return value;
 }
 
-function optionalText(obj: Record<string, unknown>, key: string, what: string): string | undefined {
+export function optionalText(obj: Record<string, unknown>, key: string, what: string): string | undefined {
   const value = obj[key];
   if (value === undefined || value === null) return undefined;
   if (typeof value !== 'string' || value.length === 0) throw new InvalidSecretError(key, `${what} has an invalid "${key}": it must be a non-empty string.`);
   return value;
 }
 
-function parsePort(obj: Record<string, unknown>, what: string): number | undefined {
+export function parsePort(obj: Record<string, unknown>, what: string): number | undefined {
   const value = obj['port'];
   if (value === undefined || value === null) return undefined;
   // AWS's templates cast with int(), so "5432" is as good as 5432.
@@ -87,7 +75,7 @@ function parsePort(obj: Record<string, unknown>, what: string): number | undefin
  * TLS is verified unless the secret says `"ssl": false` (or "false"). Unlike AWS's templates, a
  * missing `ssl` never means "try TLS, then fall back to plaintext".
  */
-function parseTls(obj: Record<string, unknown>, what: string): TlsPreference {
+export function parseTls(obj: Record<string, unknown>, what: string): TlsPreference {
   const value = obj['ssl'];
   if (value === undefined || value === null || value === true) return 'verify';
   if (value === false) return 'plaintext';
@@ -95,7 +83,7 @@ function parseTls(obj: Record<string, unknown>, what: string): TlsPreference {
   throw new InvalidSecretError('ssl', `${what} has an invalid "ssl": use true or false (TLS with verification is the default).`);
 }
 
-function parseHost(obj: Record<string, unknown>, what: string): string {
+export function parseHost(obj: Record<string, unknown>, what: string): string {
   const host = requiredText(obj, 'host', what);
   if (/\s/.test(host) || host.length > 253) throw new InvalidSecretError('host', `${what} has an invalid "host": a host name or IP address without spaces.`);
   return host;
@@ -128,8 +116,8 @@ function parseStrategy(obj: Record<string, unknown>, what: string): { strategy: 
 export function parseDatabaseSecret(secretString: string | undefined, contract: EngineContract, what: string): DatabaseSecret {
   const raw = parseObject(secretString, what);
   const engine = requiredText(raw, 'engine', what);
-  if (!contract.engines.includes(engine)) {
-    throw new InvalidSecretError('engine', `${what} has "engine": "${engine.slice(0, 40)}", but this function rotates ${contract.engines.join(' or ')}.`);
+  if (!contract.engineValues.includes(engine)) {
+    throw new InvalidSecretError('engine', `${what} has "engine": "${engine.slice(0, 40)}", but this function rotates ${contract.engineValues.join(' or ')}.`);
   }
   const host = parseHost(raw, what);
   const username = requiredText(raw, 'username', what);
@@ -160,21 +148,6 @@ export function parseDatabaseSecret(secretString: string | undefined, contract: 
     ...(dbname === undefined ? {} : { dbname }),
     ...(masterarn === undefined ? {} : { masterarn }),
     ...(usernames === undefined ? {} : { usernames }),
-  };
-}
-
-export function parseAdminSecret(secretString: string | undefined, what: string): AdminSecret {
-  const raw = parseObject(secretString, what);
-  const host = raw['host'] === undefined ? undefined : parseHost(raw, what);
-  const port = parsePort(raw, what);
-  const engine = optionalText(raw, 'engine', what);
-  return {
-    username: requiredText(raw, 'username', what),
-    password: requiredText(raw, 'password', what),
-    tls: parseTls(raw, what),
-    ...(host === undefined ? {} : { host }),
-    ...(port === undefined ? {} : { port }),
-    ...(engine === undefined ? {} : { engine }),
   };
 }
 

@@ -1,6 +1,7 @@
 import type { AdminActionOptions, ConnectionTarget, Credential, Engine, UserFacts } from '../engines/types';
 import { GuardError, InvalidSecretError, LoginError } from './errors';
-import type { AdminSecret, DatabaseSecret } from './secret';
+import type { AdminSecret } from './admin';
+import type { DatabaseSecret } from './secret';
 
 /**
  * How each strategy picks the pending user and changes its password.
@@ -172,65 +173,4 @@ async function holdsCredentialOf({ engine, target, pending, previous }: SetPassw
 function once<T>(run: () => Promise<T>): () => Promise<T> {
   let started: Promise<T> | undefined;
   return () => (started ??= run());
-}
-
-/** Where an admin secret that holds only username and password administers (RDS-managed admin secrets). */
-export interface AdminEndpoint {
-  host: string;
-  port: number;
-  engine: string;
-  /** Other host names of the same instance or cluster (reader and custom endpoints, members, read replicas). */
-  aliases: string[];
-  /** The RDS instance or cluster, for messages and break-glass. */
-  resource: { kind: 'instance' | 'cluster'; id: string };
-}
-
-/**
- * Finds the endpoint of an admin secret from outside the secret (the RDS API): from its tags, or,
- * when `adminHost` is given, from that RDS host name. Undefined when neither names an RDS resource.
- */
-export type AdminEndpointLookup = (adminSecretId: string, adminHost?: string) => Promise<AdminEndpoint | undefined>;
-
-/**
- * An admin secret without host gets it from `lookup` (RDS-managed admin secrets), as AWS's templates
- * do. An admin secret whose host differs from the rotated secret's asks `lookup` about that host,
- * so a reader endpoint or read replica of the admin's instance or cluster is accepted (AWS's
- * templates do the same). Returns the accepted aliases of the admin's server.
- */
-export async function resolveAdminHost(
-  admin: AdminSecret,
-  adminArn: string,
-  lookup?: AdminEndpointLookup,
-  rotatedHost?: string,
-): Promise<{ admin: AdminSecret; aliases: string[] }> {
-  if (!lookup) return { admin, aliases: [] };
-  if (admin.host !== undefined) {
-    if (rotatedHost === undefined || admin.host === rotatedHost) return { admin, aliases: [] };
-    // A failed lookup only means no aliases: the guard then refuses the mismatch, as without RDS.
-    const endpoint = await lookup(adminArn, admin.host).catch(() => undefined);
-    // Only aliases of the very server the admin secret names: the admin's host must be its endpoint.
-    return { admin, aliases: endpoint && endpoint.host === admin.host ? endpoint.aliases : [] };
-  }
-  const endpoint = await lookup(adminArn);
-  if (!endpoint) return { admin, aliases: [] };
-  return { admin: { ...admin, host: endpoint.host, port: endpoint.port, engine: endpoint.engine }, aliases: endpoint.aliases };
-}
-
-/**
- * The admin must administer the same database server the rotated secret names (confused-deputy
- * guard). `aliases` are other names of the admin's server verified through the RDS API (reader
- * endpoints, read replicas): a rotated secret may name one of them, and the admin then acts on
- * its own host. Returns where the admin connects.
- */
-export function checkAdminHost(admin: AdminSecret, current: DatabaseSecret, adminArn: string, aliases: readonly string[] = []): { host: string; port: number } {
-  if (admin.host === undefined) {
-    throw new GuardError(
-      `The admin secret ${adminArn} has no "host", so it cannot be matched to ${current.host}: add host and port to it, or, for an RDS-managed admin secret, let the RDS lookup find them (tag aws:rds:primaryDBInstanceArn or aws:rds:primaryDBClusterArn).`,
-    );
-  }
-  if (admin.host === current.host && (admin.port === undefined || admin.port === current.port)) return { host: current.host, port: current.port };
-  if (aliases.includes(current.host) && admin.port !== undefined) return { host: admin.host, port: admin.port };
-  throw new GuardError(
-    `The admin secret ${adminArn} is for ${admin.host}:${admin.port ?? current.port}, not ${current.host}:${current.port}: "masterarn" must name the admin of the same server.`,
-  );
 }

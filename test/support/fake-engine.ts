@@ -6,6 +6,7 @@ import type { AdminActionOptions, ConnectionTarget, Credential, Engine, LoginRes
  */
 export class FakeEngine implements Engine {
   readonly name = 'fake';
+  readonly engineValues: readonly string[] = ['postgres', 'aurora-postgresql'];
   readonly defaultPort = 5432;
   readonly defaultDbName = 'postgres';
   readonly maxUsernameLength = 63;

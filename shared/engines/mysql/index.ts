@@ -131,6 +131,7 @@ export async function finishOwnPasswordOn(session: Session): Promise<'discarded'
 export function createMysqlEngine(options: MysqlEngineOptions = {}): MysqlEngine {
   return {
     name: ENGINE_NAME,
+    engineValues: ['mysql', 'aurora-mysql', 'mariadb'],
     defaultPort: DEFAULT_PORT,
     maxUsernameLength: MAX_USERNAME_LENGTH,
     // As AWS's MySQL template: '/' '@' for URLs, quotes and backslash for shells and SQL.

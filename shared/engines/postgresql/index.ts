@@ -25,6 +25,7 @@ import { ENGINE_NAME, MAX_IDENTIFIER_BYTES, alterRolePasswordSql, assertRoleName
 
 export const postgresql: Engine = {
   name: ENGINE_NAME,
+  engineValues: ['postgres', 'aurora-postgresql'],
   defaultPort: DEFAULT_PORT,
   defaultDbName: DEFAULT_DBNAME,
   maxUsernameLength: MAX_IDENTIFIER_BYTES,

@@ -7,7 +7,7 @@ import { RotateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import mysql from 'mysql2/promise';
 import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createBreachDeps } from '../../../functions/breach-response/handler';
+import { createBreachDeps } from '../../../shared/runtime/breach';
 import { BreachInputError, runBreach, type BreachDeps } from '../../../shared/breach';
 import { nativePasswordHash } from '../../../shared/engines/mysql/passwords';
 import { quoteAccount } from '../../../shared/engines/mysql/sql';

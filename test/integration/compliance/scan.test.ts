@@ -10,7 +10,8 @@ import { BatchImportFindingsCommand, GetFindingsCommand, SecurityHubClient, type
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startSandbox, type Sandbox, type SeedSecret } from '../../../local/secrets-manager';
-import { compilePolicy, createComplianceClients, runCompliance, scanSecrets, type CheckId, type SecretEvaluation } from '../../../shared/compliance';
+import { compilePolicy, runCompliance, scanSecrets, type CheckId, type SecretEvaluation } from '../../../shared/compliance';
+import { createComplianceClients } from '../../../shared/runtime/compliance';
 import { referenceRotation } from '../../support/reference-rotation';
 
 const DAY = 86_400_000;

@@ -12,7 +12,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { BreachInputError, BreachSecretsApi, mapBounded, parseBreachRequest, planBreach, runBreach, type BreachDeps } from '../../../shared/breach';
 import { EngineError } from '../../../shared/engines/errors';
-import type { AdminEndpointLookup } from '../../../shared/rotation/strategies';
+import type { AdminEndpointLookup } from '../../../shared/rotation/admin';
 import type { Engine } from '../../../shared/engines/types';
 import { FakeEngine } from '../../support/fake-engine';
 
@@ -170,7 +170,7 @@ describe('runBreach with a fake engine and a mocked Secrets Manager', () => {
 
   const deps = (): BreachDeps => ({
     secrets: new BreachSecretsApi(new SecretsManagerClient({ region: 'us-east-1' })),
-    engineFor: (e) => (e === 'postgres' ? { engine, contract: { engines: ['postgres'], defaultPort: 5432 } } : undefined),
+    engineFor: (e) => (e === 'postgres' ? engine : undefined),
     db: { connectTimeoutMs: 1000 },
     log: { info: (m, ...e) => lines.push({ m, ...Object.assign({}, ...e) }), error: (m, ...e) => lines.push({ m, level: 'error', ...Object.assign({}, ...e) }) },
     pollIntervalMs: 1,

@@ -7,7 +7,7 @@ import { ModifyDBInstanceCommand, RDSClient } from '@aws-sdk/client-rds';
 import { DescribeSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { createBreachDeps } from '../../../functions/breach-response/handler';
+import { createBreachDeps } from '../../../shared/runtime/breach';
 
 const rds = mockClient(RDSClient);
 const sm = mockClient(SecretsManagerClient);

@@ -16,7 +16,7 @@ import { readRotationConfig } from '../../../shared/rotation/config';
 import { GuardError } from '../../../shared/rotation/errors';
 import { runStep } from '../../../shared/rotation/protocol';
 import { SecretsApi } from '../../../shared/rotation/secrets-api';
-import { checkAdminHost, resolveAdminHost } from '../../../shared/rotation/strategies';
+import { checkAdminHost, resolveAdminHost } from '../../../shared/rotation/admin';
 import { FakeEngine } from '../../support/fake-engine';
 
 const rds = mockClient(RDSClient);
@@ -216,7 +216,6 @@ describe('host guard with the RDS lookup', () => {
       {
         secrets: new SecretsApi(new SecretsManagerClient({ region: 'eu-west-1' })),
         engine,
-        contract: { engines: ['postgres'], defaultPort: 5432 },
         config: readRotationConfig({}, { excludeCharacters: '' }),
         log: { info: () => undefined, warn: () => undefined },
         adminEndpoint: lookup(),

@@ -75,7 +75,6 @@ function context(engine: FakeEngine): RotationContext {
   return {
     secrets: new SecretsApi(new SecretsManagerClient({ region: 'us-east-1' })),
     engine,
-    contract: { engines: ['postgres', 'aurora-postgresql'], defaultPort: 5432 },
     config: readRotationConfig({}, { excludeCharacters: engine.defaultExcludeCharacters }),
     log,
   };

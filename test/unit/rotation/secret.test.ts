@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidSecretError } from '../../../shared/rotation/errors';
-import { parseAdminSecret, parseDatabaseSecret, withCredential } from '../../../shared/rotation/secret';
+import { parseAdminSecret } from '../../../shared/rotation/admin';
+import { parseDatabaseSecret, withCredential } from '../../../shared/rotation/secret';
 
-const contract = { engines: ['postgres', 'aurora-postgresql'], defaultPort: 5432 };
+const contract = { engineValues: ['postgres', 'aurora-postgresql'], defaultPort: 5432 };
 const awsTemplateSecret = {
   engine: 'postgres',
   host: 'db.example.internal',
