@@ -5,7 +5,7 @@
 import type { SecretListEntry } from '@aws-sdk/client-secrets-manager';
 import type { CheckId, Severity } from './checks';
 import type { ClassPolicy, CompiledPrefixRule, Policy } from './policy';
-import { scheduleShape } from './schedule';
+import { scheduleShape } from '../schedule';
 
 export const HOUR_MS = 3_600_000;
 export const DAY_MS = 86_400_000;

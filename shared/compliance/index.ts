@@ -2,7 +2,7 @@ export { CHECKS, CHECK_IDS, type CheckId, type CheckInfo, type Severity } from '
 export { ComplianceError, InvalidInputError, PolicyError } from './errors';
 export { compilePolicy, loadPolicy, DEFAULT_POLICY_DOCUMENT, type Policy, type PolicyDocument } from './policy';
 export { evaluateSecret, pendingVersionId, type Finding, type SecretEvaluation, type SecretStatus } from './evaluate';
-export { scheduleShape, type ScheduleShape } from './schedule';
+export { scheduleShape, type ScheduleShape } from '../schedule';
 export { scanSecrets, type ScanSummary, type ScanOptions } from './scan';
 export { toAsff, resolvedAsff, findingId, defaultProductArn } from './asff';
 export { SecurityHubPublisher, type SecurityHubResult } from './security-hub';
