@@ -78,6 +78,36 @@ export interface AdminActionOptions {
   reference?: string;
 }
 
+/** A credential the target system issued itself (an access key, an API token). */
+export interface IssuedCredential {
+  /** The secret part, stored as the secret's `password`. */
+  password: string;
+  /** Other fields stored beside it in the pending version, e.g. { "accesskeyid": "AKIA…" }. */
+  fields?: Record<string, string>;
+}
+
+/** The fields of a stored version (its parsed SecretString), as an issuer sees them. */
+export type StoredFields = Readonly<Record<string, unknown>>;
+
+/**
+ * For engines whose target issues credentials (Vault's NewUser returning credentials is the model):
+ * createSecret asks the target for a new credential in place of a password the core generates;
+ * setSecret has nothing left to do; finishSecret lets the engine retire what no stage holds.
+ */
+export interface CredentialIssuer {
+  /**
+   * Issue a new credential for `username`. Called once per rotation token: a retried createSecret
+   * keeps what it stored. `inUse` are the versions the secret's stages still hold (AWSCURRENT,
+   * AWSPREVIOUS): to make room the engine may remove only something it issued that none of them holds.
+   */
+  issue(target: ConnectionTarget, username: string, inUse: readonly StoredFields[]): Promise<IssuedCredential>;
+  /**
+   * After finishSecret moved AWSCURRENT: retire (deactivate, delete) what no version in `inUse`
+   * (the new AWSCURRENT and AWSPREVIOUS) holds, after the overlap. Idempotent; returns what it did, for the log.
+   */
+  retire?(target: ConnectionTarget, username: string, inUse: readonly StoredFields[]): Promise<string>;
+}
+
 export interface Engine {
   /** Engine name as used in logs and messages, e.g. 'postgresql'. */
   readonly name: string;
@@ -96,6 +126,9 @@ export interface Engine {
    * marker, an existing alternate is changed only when the secret holds a working credential of it.
    */
   readonly marksAlternates: boolean;
+
+  /** Optional: the target issues credentials itself (see CredentialIssuer); PostgreSQL and MySQL take generated passwords. */
+  readonly issuer?: CredentialIssuer;
 
   /** Logs in as `who` and runs a trivial query. */
   checkLogin(target: ConnectionTarget, who: Credential): Promise<LoginResult>;

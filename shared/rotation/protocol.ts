@@ -117,8 +117,17 @@ async function createSecret(request: RotationRequest, meta: SecretMetadata, read
     return;
   }
   const username = pendingUsername(current, ctx.engine);
-  const password = await ctx.secrets.randomPassword(ctx.config.password);
-  await ctx.secrets.putPending(meta.arn, request.token, withCredential(current, username, password), request.rotationToken);
+  let value: string;
+  if (ctx.engine.issuer) {
+    // The target issues the credential; what the stages still hold must survive the making of room.
+    const previous = await loadPrevious(meta.arn, ctx);
+    const inUse = [current.raw, ...(previous ? [previous.raw] : [])];
+    const issued = await ctx.engine.issuer.issue(targetOf(current, current.tls, ctx), username, inUse);
+    value = withCredential(current, username, issued.password, issued.fields);
+  } else {
+    value = withCredential(current, username, await ctx.secrets.randomPassword(ctx.config.password));
+  }
+  await ctx.secrets.putPending(meta.arn, request.token, value, request.rotationToken);
   ctx.log.info('createSecret: stored a new pending credential', { versionId: request.token, username, strategy: current.strategy });
 }
 
@@ -155,6 +164,10 @@ async function loadPrevious(arn: string, ctx: RotationContext): Promise<Database
 async function setSecret(request: RotationRequest, meta: SecretMetadata, reads: Reads, ctx: RotationContext): Promise<void> {
   const [current, pending] = await Promise.all([loadCurrent(meta.arn, reads, ctx), loadPending(meta.arn, request.token, reads, ctx)]);
   checkPendingMatchesCurrent(pending, current, meta.arn, ctx);
+  if (ctx.engine.issuer) {
+    ctx.log.info('setSecret: the credential was issued by the target at createSecret; nothing to set', { username: pending.username });
+    return;
+  }
   const target = targetOf(pending, pending.tls, ctx);
   if (pending.tls === 'plaintext') ctx.log.warn('TLS is off for this database ("ssl": false in the secret); credentials cross the network unencrypted', { host: pending.host });
 
@@ -200,6 +213,11 @@ async function finishSecret(request: RotationRequest, meta: SecretMetadata, read
   await ctx.secrets.removePending(meta.arn, request.token);
   ctx.log.info('finishSecret: AWSCURRENT moved', { versionId: request.token, previousVersionId: currentVersion });
   await finishOwnPassword(pending, ctx);
+  if (ctx.engine.issuer?.retire) {
+    // The new AWSCURRENT and AWSPREVIOUS stay; what neither holds is retired after the overlap.
+    const retired = await ctx.engine.issuer.retire(targetOf(pending, pending.tls, ctx), pending.username, [pending.raw, current.raw]);
+    ctx.log.info('finishSecret: retired what no stage holds', { outcome: retired });
+  }
 }
 
 /** Single user: let the engine end the transition of the user's own password (e.g. MySQL's retained old password). */

@@ -151,7 +151,7 @@ export function parseDatabaseSecret(secretString: string | undefined, contract: 
   };
 }
 
-/** The same secret JSON with a new user and password; every other key stays as it was. */
-export function withCredential(secret: DatabaseSecret, username: string, password: string): string {
-  return JSON.stringify({ ...secret.raw, username, password });
+/** The same secret JSON with a new user and password (and an issuer's fields); every other key stays as it was. */
+export function withCredential(secret: DatabaseSecret, username: string, password: string, fields: Record<string, string> = {}): string {
+  return JSON.stringify({ ...secret.raw, ...fields, username, password });
 }

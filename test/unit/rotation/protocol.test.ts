@@ -428,3 +428,69 @@ describe('engines with a finishing touch for the own password (MySQL dual passwo
     expect(engine.calls).toEqual(['checkLogin app_clone']);
   });
 });
+
+describe('engines whose target issues the credential (access keys, API tokens)', () => {
+  /** A target that hands out keys: at most two per user, as IAM does; the core never generates a password for it. */
+  class IssuingEngine extends FakeEngine {
+    readonly keys = new Map<string, string>([['K1', 'current-pw']]);
+    readonly retired: string[] = [];
+    private next = 2;
+    override readonly issuer = {
+      issue: async (_target: unknown, username: string, inUse: ReadonlyArray<Readonly<Record<string, unknown>>>) => {
+        const held = new Set(inUse.map((v) => v['keyid']));
+        // Make room: only a key no stage holds may go.
+        if (this.keys.size >= 2) for (const id of [...this.keys.keys()]) if (!held.has(id) && this.keys.size >= 2) this.keys.delete(id);
+        if (this.keys.size >= 2) throw new Error('no room');
+        const id = `K${this.next++}`;
+        const secret = `issued-${id}`;
+        this.keys.set(id, secret);
+        this.users.set(username, secret);
+        this.calls.push(`issue ${username} ${id}`);
+        return { password: secret, fields: { keyid: id } };
+      },
+      retire: async (_target: unknown, _username: string, inUse: ReadonlyArray<Readonly<Record<string, unknown>>>) => {
+        const held = new Set(inUse.map((v) => v['keyid']));
+        for (const id of [...this.keys.keys()]) if (!held.has(id)) (this.keys.delete(id), this.retired.push(id));
+        return `retired ${this.retired.join(', ') || 'nothing'}`;
+      },
+    };
+  }
+  const keyed = { ...base, keyid: 'K1' };
+
+  it('createSecret stores what the target issued (no generated password), and a retried createSecret issues nothing more', async () => {
+    const versions = world({ versions: { [CURRENT_V]: { stages: ['AWSCURRENT'], value: keyed }, [TOKEN]: { stages: ['AWSPENDING'] } } });
+    const engine = new IssuingEngine({ app: 'current-pw' });
+    await step('createSecret', context(engine));
+    expect(versions.get(TOKEN)?.value).toEqual({ ...keyed, keyid: 'K2', password: 'issued-K2' });
+    expect(sm.commandCalls(GetRandomPasswordCommand)).toHaveLength(0);
+    await step('createSecret', context(engine));
+    expect(engine.calls.filter((c) => c.startsWith('issue'))).toEqual(['issue app K2']);
+  });
+
+  it('makes room only with a key no stage holds, and retires the one that dropped out after finishSecret', async () => {
+    const versions = world({
+      versions: {
+        [PREVIOUS_V]: { stages: ['AWSPREVIOUS'], value: { ...keyed, keyid: 'K0', password: 'old-pw' } },
+        [CURRENT_V]: { stages: ['AWSCURRENT'], value: keyed },
+        [TOKEN]: { stages: ['AWSPENDING'] },
+      },
+    });
+    const engine = new IssuingEngine({ app: 'current-pw' });
+    engine.keys.set('K0', 'old-pw'); // two keys: both held by a stage, so there is no room
+    await expect(step('createSecret', context(engine))).rejects.toThrow(/no room/);
+    expect([...engine.keys.keys()].sort()).toEqual(['K0', 'K1']);
+
+    engine.keys.delete('K0'); // the overlap of the previous key has ended
+    await step('createSecret', context(engine));
+    await step('setSecret', context(engine)); // issued already: nothing to set
+    expect(engine.calls).not.toContain('setOwnPassword app');
+    await step('testSecret', context(engine));
+    engine.keys.set('K9', 'stray'); // issued once, held by no stage (e.g. a createSecret that never stored it)
+    await step('finishSecret', context(engine));
+    expect(versions.get(TOKEN)?.stages).toEqual(['AWSCURRENT']);
+    // The new AWSCURRENT (K2) and AWSPREVIOUS (K1) stay; what no stage holds is retired.
+    expect([...engine.keys.keys()].sort()).toEqual(['K1', 'K2']);
+    expect(engine.retired).toEqual(['K9']);
+    expect(logLines.some((l) => l.startsWith('finishSecret: retired what no stage holds'))).toBe(true);
+  });
+});
