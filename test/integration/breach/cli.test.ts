@@ -1,13 +1,14 @@
 import { DescribeSecretCommand, RotateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '../../../local/cli';
-import { createSecret, PG_LAMBDA, pgSecret, secretValue, startPostgresHarness, uniqueName, type PostgresHarness } from '../rotation/harness';
+import { engineOn } from '../conformance/engines';
+import { createSecret, PG_LAMBDA, pgSecret, secretValue, startHarness, uniqueName, type PostgresHarness } from '../rotation/harness';
 
 // The operator CLI end to end: against the sandbox endpoint (--endpoint), the real rotation
 // handler and a real PostgreSQL, as an operator would run it.
 let h: PostgresHarness;
 beforeAll(async () => {
-  h = await startPostgresHarness();
+  h = await startHarness(engineOn('postgresql'));
 });
 afterAll(async () => {
   await h?.close();

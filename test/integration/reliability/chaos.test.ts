@@ -6,11 +6,12 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { runChaos } from '../../../local/faults/chaos';
 import type { Rig } from '../../../local/faults/rig';
+import { SERVERS } from '../conformance/engines';
 import { startTestRig } from './rig';
 
 let rig: Rig;
 beforeAll(async () => {
-  rig = await startTestRig(['postgresql', 'mariadb']);
+  rig = await startTestRig(SERVERS);
 });
 afterAll(async () => {
   await rig?.close();
@@ -18,7 +19,7 @@ afterAll(async () => {
 
 it('no lockout, nothing left incomplete, no broken invariant, no leak', { timeout: 170_000 }, async () => {
   const seed = Number(process.env['CHAOS_SEED'] ?? 20261123);
-  const summary = await runChaos(rig, { rotations: Number(process.env['CHAOS_ROTATIONS'] ?? 40), seed, engines: ['postgresql', 'mariadb'], subjectsPerKind: 1 });
+  const summary = await runChaos(rig, { rotations: Number(process.env['CHAOS_ROTATIONS'] ?? 40), seed, engines: SERVERS, subjectsPerKind: 1 });
   expect(summary.rotations).toBeGreaterThanOrEqual(40);
   expect(summary.faultsInjected).toBeGreaterThan(20);
   expect(summary.violations, `seed ${seed}`).toEqual([]);

@@ -9,6 +9,7 @@ import { RotateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EngineRig, Rig, RigEngine } from '../../../local/faults/rig';
+import { ENGINES_UNDER_TEST, SERVERS, type EngineUnderTest } from '../conformance/engines';
 import { startTestRig } from './rig';
 
 let rig: Rig;
@@ -17,8 +18,8 @@ const victims = new Map<RigEngine, { username: string; password: string }>();
 const admins = new Map<RigEngine, Record<string, string>>();
 
 beforeAll(async () => {
-  rig = await startTestRig(['postgresql', 'mariadb'], { maxAttempts: 1 });
-  for (const engine of ['postgresql', 'mariadb'] as const) {
+  rig = await startTestRig(SERVERS, { maxAttempts: 1 });
+  for (const engine of SERVERS) {
     const e = rig.engine(engine);
     const victim = { username: `${prefix}_victim`, password: `Victim-${randomBytes(9).toString('base64url')}` };
     await e.createUser(victim.username, victim.password);
@@ -44,13 +45,9 @@ afterAll(async () => {
 });
 
 /** Users under the case prefix, with their password hashes: "nothing changed" is this snapshot unchanged. */
-async function snapshot(e: EngineRig): Promise<string> {
-  const rows =
-    e.engine === 'postgresql'
-      ? await e.admin(`SELECT rolname, rolpassword FROM pg_authid WHERE starts_with(rolname, $1) ORDER BY 1`, [prefix])
-      : await e.admin(`SELECT User, Host, authentication_string FROM mysql.user WHERE LEFT(User, ?) = ? ORDER BY 1, 2`, [prefix.length, prefix]);
-  return JSON.stringify(rows);
-}
+const snapshot = (entry: EngineUnderTest, e: EngineRig): Promise<string> => entry.usersSnapshot(e, prefix);
+/** An `engine` value another engine's function rotates (so this one must refuse it). */
+const foreignTo = (entry: EngineUnderTest): string => ENGINES_UNDER_TEST.find((other) => other !== entry)?.adapter.engineValues[0] ?? 'oracle';
 
 type Ctx = { e: EngineRig; victim: { username: string; password: string }; admin: Record<string, string>; other: string };
 interface SecretCase {
@@ -123,13 +120,14 @@ const secretCases: SecretCase[] = [
   { name: 'masterarn: the rotated user names the admin itself', value: (c) => base(c, { username: c.e.db.adminUser, password: 'not-the-admin-pw', masterarn: c.admin['good'] }), error: /refusing to use the admin credential|Neither/ },
 ];
 
-for (const engine of ['postgresql', 'mariadb'] as const) {
-  describe(`${engine}: hostile secret values`, () => {
+for (const entry of ENGINES_UNDER_TEST) {
+  const engine = entry.server;
+  describe(`${entry.name}: hostile secret values`, () => {
     it.each(secretCases.map((c) => [c.name, c] as const))('%s', async (_name, testCase) => {
       const e = rig.engine(engine);
-      const ctx: Ctx = { e, victim: victims.get(engine)!, admin: admins.get(engine)!, other: engine === 'postgresql' ? 'mysql' : 'postgres' };
+      const ctx: Ctx = { e, victim: victims.get(engine)!, admin: admins.get(engine)!, other: foreignTo(entry) };
       const value = testCase.value(ctx);
-      const before = await snapshot(e);
+      const before = await snapshot(entry, e);
       const arn = await rig.createSecret(`${prefix}-case-${randomBytes(4).toString('hex')}`, value);
       const stagesBefore = await rig.stages(arn);
       await rig.client.send(new RotateSecretCommand({ SecretId: arn, RotationLambdaARN: e.lambdaArn }));
@@ -145,7 +143,7 @@ for (const engine of ['postgresql', 'mariadb'] as const) {
       for (const s of secrets) expect(message).not.toContain(s);
 
       // Nothing changed: the users, the victim's login, AWSCURRENT.
-      expect(await snapshot(e)).toBe(before);
+      expect(await snapshot(entry, e)).toBe(before);
       expect(await e.canLogin(ctx.victim.username, ctx.victim.password)).toBe(true);
       const stagesAfter = await rig.stages(arn);
       const current = (s: Record<string, string[]>) => Object.entries(s).find(([, v]) => v.includes('AWSCURRENT'))?.[0];
@@ -153,7 +151,7 @@ for (const engine of ['postgresql', 'mariadb'] as const) {
     });
   });
 
-  describe(`${engine}: hostile events (refused before any call)`, () => {
+  describe(`${entry.name}: hostile events (refused before any call)`, () => {
     it.each([
       ['a string', 'createSecret', /must be a JSON object/],
       ['null', null, /must be a JSON object/],
@@ -168,11 +166,11 @@ for (const engine of ['postgresql', 'mariadb'] as const) {
       ['a prototype-polluting Step', JSON.parse('{"Step":"__proto__","SecretId":"x","ClientRequestToken":"y"}') as unknown, /Unknown rotation step/],
     ] as const)('%s', async (_name, event, message) => {
       const e = rig.engine(engine);
-      const before = await snapshot(e);
+      const before = await snapshot(entry, e);
       const calls = rig.sandbox.calls.length;
       await expect(e.handler(event)).rejects.toThrow(message);
       expect(rig.sandbox.calls.length).toBe(calls); // refused at the edge: not one Secrets Manager call
-      expect(await snapshot(e)).toBe(before);
+      expect(await snapshot(entry, e)).toBe(before);
     });
   });
 }

@@ -1,6 +1,8 @@
-// The fault matrix, shared by the per-engine test files (one file per engine, so the two run in parallel).
+// The fault matrix, run for every engine of the conformance suite (test/integration/conformance/
+// faults-single.test.ts and faults-alternating.test.ts: one file per group of strategies, so that
+// where vitest runs several files at once the two halves run in parallel).
 //
-// For each strategy, step and fault, one rotation through the real handler, the sandbox's real
+// For each engine, strategy, step and fault, one rotation through the real handler, the sandbox's real
 // orchestration and a real database behind a fault-injecting proxy. After each: AWSCURRENT logs
 // in; for alternating users and pairs AWSPREVIOUS too; the rotation completes (by the sandbox's
 // own retry, or by retryPendingRotation once the fault is gone); no AWSPENDING is left. While a
@@ -10,6 +12,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeFault, STEPS, type Fault, type Rig, type RigEngine, type Strategy, type Subject } from '../../../local/faults/rig';
 import type { RotationStep } from '../../../local/secrets-manager';
+import type { EngineUnderTest } from '../conformance/engines';
 import { startTestRig } from './rig';
 
 /**
@@ -57,59 +60,83 @@ export function persistentFaults(engine: RigEngine, strategy: Strategy): Fault[]
   ];
 }
 
-export function defineMatrix(engine: RigEngine, throttleFailsFor: Strategy): void {
+/** The cells of one engine and strategy (single user or alternating users): every step's faults, the persistent ones, a race, two faults in one rotation. */
+export function strategyCells(engine: RigEngine, strategy: 'single' | 'alternating', throttleFails: boolean): Fault[][] {
+  return [
+    ...STEPS.flatMap((step) => stepFaults(step, FULL && throttleFails).map((f) => [f])),
+    // Throttling past the SDK's retries fails the step like sm-5xx(6) does; one cell in CI, every step with RELIABILITY_FULL=1.
+    ...(!FULL && throttleFails ? [[{ type: 'sm-throttle', step: 'setSecret', calls: 5, operation: 'DescribeSecret' } as const]] : []),
+    ...persistentFaults(engine, strategy).map((f) => [f]),
+    [{ type: 'race' }],
+    // Two faults in one rotation: the first attempt loses its database, the second crashes after finishSecret's move.
+    [{ type: 'db-reset', step: 'setSecret', afterBytes: 3100 }, { type: 'crash-after', step: 'finishSecret' }],
+  ];
+}
+
+/** The pre-created pair's cells (its faults at the steps where the pair differs from alternating users). */
+export const PAIR_CELLS: Fault[][] = [
+  [{ type: 'db-reset', step: 'setSecret', afterBytes: 1000, deliveries: Infinity }],
+  [{ type: 'db-reset', step: 'setSecret', afterBytes: 3100 }],
+  [{ type: 'crash-after', step: 'setSecret', deliveries: Infinity }],
+  [{ type: 'crash-after', step: 'finishSecret' }],
+  [{ type: 'race' }],
+  [{ type: 'concurrent', step: 'setSecret' }],
+  [{ type: 'twice', step: 'finishSecret' }],
+];
+
+/**
+ * The matrix for `strategies` on every engine of `engines`, through one rig (the real handlers
+ * behind the fault-injecting proxy), then the leak canary over everything the file did. The slow
+ * cell (throttling past the SDK's retries) goes to single users on every other engine and to
+ * alternating users on the rest, so that each file gets some.
+ */
+export function defineMatrix(engines: readonly EngineUnderTest[], strategies: readonly Strategy[]): void {
   let rig: Rig;
-  const subjects = new Map<Strategy, Subject>();
+  const subjects = new Map<string, Subject>();
+  const key = (e: EngineUnderTest, strategy: Strategy) => `${e.server}/${strategy}`;
 
   beforeAll(async () => {
-    rig = await startTestRig([engine]);
-    for (const strategy of ['single', 'alternating', 'pair'] as const) subjects.set(strategy, await rig.newSubject(engine, strategy));
+    rig = await startTestRig(engines.map((e) => e.server));
+    for (const e of engines) {
+      // The rig imports each server's handler itself: it must be the very module the entry registers.
+      expect(rig.engine(e.server).handler, `${e.name}: the rig's handler`).toBe((await e.loadHandler()).handler);
+      for (const strategy of strategies) subjects.set(key(e, strategy), await rig.newSubject(e.server, strategy));
+    }
   });
   afterAll(async () => {
     await rig?.close();
   });
 
-  for (const strategy of ['single', 'alternating'] as const) {
-    describe(`${engine} / ${strategy}`, () => {
-      const cells: Fault[][] = [
-        ...STEPS.flatMap((step) => stepFaults(step, FULL && strategy === throttleFailsFor).map((f) => [f])),
-        // Throttling past the SDK's retries fails the step like sm-5xx(6) does; one cell in CI, every step with RELIABILITY_FULL=1.
-        ...(!FULL && strategy === throttleFailsFor ? [[{ type: 'sm-throttle', step: 'setSecret', calls: 5, operation: 'DescribeSecret' } as const]] : []),
-        ...persistentFaults(engine, strategy).map((f) => [f]),
-        [{ type: 'race' }],
-        // Two faults in one rotation: the first attempt loses its database, the second crashes after finishSecret's move.
-        [{ type: 'db-reset', step: 'setSecret', afterBytes: 3100 }, { type: 'crash-after', step: 'finishSecret' }],
-      ];
-      it.each(cells.map((faults) => [faults.map(describeFault).join(' + '), faults] as const))('%s', async (_name, faults) => {
-        const report = await rig.rotate(subjects.get(strategy)!, faults);
-        expect(report.violations).toEqual([]);
-        expect(report.outcome).toBe('succeeded');
-        expect(report.faultsInjected).toBeGreaterThan(0);
-        if (faults.some((f) => f.deliveries === Infinity)) expect(report.retriedPending || report.completedDespiteFailure).toBe(true);
+  for (const [index, e] of engines.entries()) {
+    const throttleFailsFor: Strategy = index % 2 === 0 ? 'single' : 'alternating';
+    for (const strategy of strategies) {
+      if (strategy === 'pair') {
+        describe(`${e.name} / pre-created pair`, () => {
+          it.each(PAIR_CELLS)('%j', async (...faults) => {
+            const report = await rig.rotate(subjects.get(key(e, 'pair'))!, faults);
+            expect(report.violations).toEqual([]);
+            expect(report.outcome).toBe('succeeded');
+          });
+        });
+        continue;
+      }
+      describe(`${e.name} / ${strategy}`, () => {
+        const cells = strategyCells(e.server, strategy, strategy === throttleFailsFor);
+        it.each(cells.map((faults) => [faults.map(describeFault).join(' + '), faults] as const))('%s', async (_name, faults) => {
+          const report = await rig.rotate(subjects.get(key(e, strategy))!, faults);
+          expect(report.violations).toEqual([]);
+          expect(report.outcome).toBe('succeeded');
+          expect(report.faultsInjected).toBeGreaterThan(0);
+          if (faults.some((f) => f.deliveries === Infinity)) expect(report.retriedPending || report.completedDespiteFailure).toBe(true);
+        });
       });
-    });
+    }
   }
 
-  describe(`${engine} / pre-created pair`, () => {
-    it.each([
-      [{ type: 'db-reset', step: 'setSecret', afterBytes: 1000, deliveries: Infinity }],
-      [{ type: 'db-reset', step: 'setSecret', afterBytes: 3100 }],
-      [{ type: 'crash-after', step: 'setSecret', deliveries: Infinity }],
-      [{ type: 'crash-after', step: 'finishSecret' }],
-      [{ type: 'race' }],
-      [{ type: 'concurrent', step: 'setSecret' }],
-      [{ type: 'twice', step: 'finishSecret' }],
-    ] satisfies Fault[][])('%j', async (...faults) => {
-      const report = await rig.rotate(subjects.get('pair')!, faults);
-      expect(report.violations).toEqual([]);
-      expect(report.outcome).toBe('succeeded');
-    });
-  });
-
-  describe(`${engine} / leak canary`, () => {
-    it('no password generated or stored in this file appears in the server log, the handler output or any error', async () => {
+  describe(`leak canary (${engines.map((e) => e.name).join(', ')})`, () => {
+    it('no password generated or stored in this file appears in a server log, the handler output or any error', async () => {
       const result = await rig.leaks();
-      expect(result.passwords).toBeGreaterThan(50);
+      expect(result.passwords).toBeGreaterThan(50 * engines.length);
       expect(rig.output.join('')).toMatch(/Rotation step failed/); // the faults really made steps fail, and that was logged
       expect(result.findings).toEqual([]);
     });

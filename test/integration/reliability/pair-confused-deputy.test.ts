@@ -6,17 +6,19 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomName, type Rig } from '../../../local/faults/rig';
+import { ENGINES_UNDER_TEST, SERVERS } from '../conformance/engines';
 import { startTestRig } from './rig';
 
 let rig: Rig;
 beforeAll(async () => {
-  rig = await startTestRig(['postgresql', 'mariadb'], { maxAttempts: 1 });
+  rig = await startTestRig(SERVERS, { maxAttempts: 1 });
 });
 afterAll(async () => {
   await rig?.close();
 });
 
-describe.each(['postgresql', 'mariadb'] as const)('%s: pair strategy naming a user the writer does not control', (engine) => {
+describe.each(ENGINES_UNDER_TEST.map((e) => [e.name, e] as const))('%s: pair strategy naming a user the writer does not control', (_name, entry) => {
+  const engine = entry.server;
   it("another team's user: its password must not change", async () => {
     const e = rig.engine(engine);
     const attacker = { username: randomName('pairatk'), password: 'Attacker-known-pw-1' };
@@ -38,8 +40,7 @@ describe.each(['postgresql', 'mariadb'] as const)('%s: pair strategy naming a us
     const e = rig.engine(engine);
     const dba = { username: randomName('pairdba'), password: 'Dba-initial-pw-1' };
     await e.createUser(dba.username, dba.password);
-    if (engine === 'postgresql') await e.admin(`ALTER ROLE "${dba.username}" CREATEROLE`);
-    else await e.admin(`GRANT CREATE USER ON *.* TO '${dba.username}'@'%'`);
+    await entry.makeUserAdmin(e, dba.username);
     const dbaArn = await rig.createSecret(randomName('dba-admin'), e.secretValue(dba.username, dba.password));
     const attacker = { username: randomName('pairatk'), password: 'Attacker-known-pw-2' };
     await e.createUser(attacker.username, attacker.password);

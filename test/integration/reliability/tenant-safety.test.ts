@@ -9,11 +9,14 @@
 import { RotateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomName, type Rig, type RigEngine } from '../../../local/faults/rig';
+import { ENGINES_UNDER_TEST, SERVERS } from '../conformance/engines';
 import { startTestRig } from './rig';
+
+const engines = ENGINES_UNDER_TEST.map((e) => [e.name, e.server] as const);
 
 let rig: Rig;
 beforeAll(async () => {
-  rig = await startTestRig(['postgresql', 'mariadb'], { maxAttempts: 1 });
+  rig = await startTestRig(SERVERS, { maxAttempts: 1 });
 });
 afterAll(async () => {
   await rig?.close();
@@ -29,7 +32,7 @@ const rotateOnce = async (engine: RigEngine, arn: string, first = true): Promise
 const lastError = (arn: string): string =>
   rig.sandbox.rotations.events.filter((e) => e.secretArn === arn && e.eventName === 'RotationFailed').at(-1)?.errorMessage ?? '';
 
-describe.each(['postgresql', 'mariadb'] as const)('%s: a secret writer cannot steer the admin', (engine) => {
+describe.each(engines)('%s: a secret writer cannot steer the admin', (_name, engine) => {
   it('alternating users, AWSCURRENT "<victim>_clone": the admin does not reset the victim', async () => {
     const e = rig.engine(engine);
     const victim = { username: randomName('victim'), password: 'Victim-secret-pw-1' };
@@ -97,7 +100,7 @@ describe.each(['postgresql', 'mariadb'] as const)('%s: a secret writer cannot st
   });
 });
 
-describe.each(['postgresql', 'mariadb'] as const)('%s: a function invoker cannot promote an untested version', (engine) => {
+describe.each(engines)('%s: a function invoker cannot promote an untested version', (_name, engine) => {
   it('a direct finishSecret for an AWSPENDING whose password was never set leaves AWSCURRENT in place', async () => {
     const e = rig.engine(engine);
     const subject = await rig.newSubject(engine, 'single');

@@ -5,23 +5,20 @@
 
 import { RotateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
-import type { Rig, RigEngine } from '../../../local/faults/rig';
+import type { Rig } from '../../../local/faults/rig';
 import { TcpProxy } from '../../../local/faults/tcp-proxy';
 import { EngineError } from '../../../shared/engines/errors';
-import { mysqlEngine } from '../../../shared/engines/mysql';
-import { postgresql } from '../../../shared/engines/postgresql';
-import type { ConnectionTarget, Engine } from '../../../shared/engines/types';
+import type { ConnectionTarget } from '../../../shared/engines/types';
+import { ENGINES_UNDER_TEST, SERVERS, type EngineUnderTest } from '../conformance/engines';
+import { serverInfo } from '../rotation/harness';
 import { startTestRig } from './rig';
 
-const engines: [RigEngine, Engine][] = [
-  ['postgresql', postgresql],
-  ['mariadb', mysqlEngine],
-];
-const dbOf = (engine: RigEngine) => (engine === 'postgresql' ? inject('postgres') : inject('mariadb'));
+/** Every engine of the conformance suite, as [name, entry] rows for it.each. */
+const engines = ENGINES_UNDER_TEST.map((e): [string, EngineUnderTest] => [e.name, e]);
 
 describe('engine level', () => {
-  it.each(engines)('%s: verified with the run CA; the wrong CA and a wrong host name fail closed with code "tls"', async (name, engine) => {
-    const db = dbOf(name);
+  it.each(engines)('%s: verified with the run CA; the wrong CA and a wrong host name fail closed with code "tls"', async (_name, { server, adapter: engine }) => {
+    const db = serverInfo(server);
     const tls = inject('tls');
     const admin = { username: db.adminUser, password: db.adminPassword };
     const target = (host: string, port: number, ca: string): ConnectionTarget => ({ host, port, tls: { kind: 'verify', ca }, connectTimeoutMs: 3000 });
@@ -44,19 +41,19 @@ describe('engine level', () => {
 describe('handler level', () => {
   let good: Rig;
   beforeAll(async () => {
-    good = await startTestRig(['postgresql', 'mariadb'], { maxAttempts: 1 });
+    good = await startTestRig(SERVERS, { maxAttempts: 1 });
   });
   afterAll(async () => {
     await good?.close();
   });
 
-  it.each(['postgresql', 'mariadb'] as const)('%s: a wrong host name fails closed; nothing changes', async (engine) => {
+  it.each(engines)('%s: a wrong host name fails closed; nothing changes', async (name, { server: engine }) => {
     const e = good.engine(engine);
     const proxy = await TcpProxy.start({ target: { host: '127.0.0.1', port: e.db.port }, listenHost: '127.0.0.2' });
     try {
       const subject = await good.newSubject(engine, 'single');
       const current = await good.value(subject.arn, 'AWSCURRENT');
-      const arn = await good.createSecret(`tls-wrong-host-${engine}-${Date.now()}`, { ...current, host: '127.0.0.2', port: proxy.port });
+      const arn = await good.createSecret(`tls-wrong-host-${name}-${Date.now()}`, { ...current, host: '127.0.0.2', port: proxy.port });
       await good.client.send(new RotateSecretCommand({ SecretId: arn, RotationLambdaARN: e.lambdaArn }));
       await good.sandbox.settle();
       const failed = good.sandbox.rotations.events.filter((ev) => ev.secretArn === arn && ev.eventName === 'RotationFailed');
@@ -67,7 +64,7 @@ describe('handler level', () => {
     }
   });
 
-  it.each(['postgresql', 'mariadb'] as const)('%s: "ssl": false is plaintext and logs a warning; the default never is', async (engine) => {
+  it.each(engines)('%s: "ssl": false is plaintext and logs a warning; the default never is', async (name, { server: engine }) => {
     const e = good.engine(engine);
     const subject = await good.newSubject(engine, 'single');
     const from = good.output.length;
@@ -79,7 +76,7 @@ describe('handler level', () => {
 
     const plain = await good.newSubject(engine, 'single');
     const value = await good.value(plain.arn, 'AWSCURRENT');
-    const arn = await good.createSecret(`tls-off-${engine}-${Date.now()}`, { ...value, ssl: false });
+    const arn = await good.createSecret(`tls-off-${name}-${Date.now()}`, { ...value, ssl: false });
     e.proxy.stats.firstClientChunks.length = 0;
     await good.client.send(new RotateSecretCommand({ SecretId: arn, RotationLambdaARN: e.lambdaArn, RotationRules: { AutomaticallyAfterDays: 30 } }));
     await good.sandbox.settle();
@@ -95,13 +92,13 @@ describe('handler level, wrong CA (DB_TLS_CA_FILE names an unrelated CA)', () =>
   let rig: Rig;
   beforeAll(async () => {
     vi.resetModules();
-    rig = await startTestRig(['postgresql', 'mariadb'], { caFile: inject('tls').otherCaFile, maxAttempts: 1 });
+    rig = await startTestRig(SERVERS, { caFile: inject('tls').otherCaFile, maxAttempts: 1 });
   });
   afterAll(async () => {
     await rig?.close();
   });
 
-  it.each(['postgresql', 'mariadb'] as const)('%s: every strategy fails closed with a TLS error; nobody is locked out', async (engine) => {
+  it.each(engines)('%s: every strategy fails closed with a TLS error; nobody is locked out', async (_name, { server: engine }) => {
     for (const strategy of ['single', 'alternating'] as const) {
       const subject = await rig.newSubject(engine, strategy);
       const before = await rig.value(subject.arn, 'AWSCURRENT');
