@@ -435,7 +435,7 @@ describe('engines whose target issues the credential (access keys, API tokens)',
     readonly keys = new Map<string, string>([['K1', 'current-pw']]);
     readonly retired: string[] = [];
     private next = 2;
-    override readonly issuer = {
+    readonly issuer = {
       issue: async (_target: unknown, username: string, inUse: ReadonlyArray<Readonly<Record<string, unknown>>>) => {
         const held = new Set(inUse.map((v) => v['keyid']));
         // Make room: only a key no stage holds may go.
