@@ -6,6 +6,7 @@ import { loadAdmin, type AdminEndpointLookup } from './admin';
 import { parseDatabaseSecret, withCredential, type DatabaseSecret, type TlsPreference } from './secret';
 import { AWSCURRENT, AWSPENDING, AWSPREVIOUS, versionWith, type SecretMetadata, type SecretsApi } from './secrets-api';
 import { pendingUsername, setPendingPassword } from './strategies';
+import { PROOF_FIELD, hasValidProof, pendingProof } from './proof';
 import { connectionTarget } from './target';
 
 /** What the protocol logs through: Powertools Logger fits; so does console. */
@@ -117,16 +118,20 @@ async function createSecret(request: RotationRequest, meta: SecretMetadata, read
     return;
   }
   const username = pendingUsername(current, ctx.engine);
-  let value: string;
+  let password: string;
+  let fields: Record<string, string> = {};
   if (ctx.engine.issuer) {
     // The target issues the credential; what the stages still hold must survive the making of room.
     const previous = await loadPrevious(meta.arn, ctx);
     const inUse = [current.raw, ...(previous ? [previous.raw] : [])];
     const issued = await ctx.engine.issuer.issue(targetOf(current, current.tls, ctx), username, inUse);
-    value = withCredential(current, username, issued.password, issued.fields);
+    password = issued.password;
+    fields = issued.fields ?? {};
   } else {
-    value = withCredential(current, username, await ctx.secrets.randomPassword(ctx.config.password));
+    password = await ctx.secrets.randomPassword(ctx.config.password);
   }
+  const proof = pendingProof(current.password, meta.arn, request.token, { ...current, username, password });
+  const value = withCredential(current, username, password, { ...fields, [PROOF_FIELD]: proof });
   await ctx.secrets.putPending(meta.arn, request.token, value, request.rotationToken);
   ctx.log.info('createSecret: stored a new pending credential', { versionId: request.token, username, strategy: current.strategy });
 }
@@ -169,6 +174,10 @@ async function setSecret(request: RotationRequest, meta: SecretMetadata, reads: 
     return;
   }
   const target = targetOf(pending, pending.tls, ctx);
+  if (!hasValidProof(pending, current.password, meta.arn, request.token)) {
+    await refuseUnprovenPending(request, meta, pending, target, ctx);
+    return;
+  }
   if (pending.tls === 'plaintext') ctx.log.warn('TLS is off for this database ("ssl": false in the secret); credentials cross the network unencrypted', { host: pending.host });
 
   let previous: Promise<DatabaseSecret | undefined> | undefined;
@@ -185,6 +194,23 @@ async function setSecret(request: RotationRequest, meta: SecretMetadata, reads: 
     },
   });
   ctx.log.info('setSecret: pending password set', { username: pending.username, how });
+}
+
+/**
+ * A pending value this function's createSecret did not write (planted by a secret writer, or left
+ * by an older release): no password is ever set to it. If it already logs in, nothing needs
+ * setting (an older release's setSecret did it); otherwise AWSPENDING is taken off it — its password
+ * never took effect, so nothing is lost — and the next rotation starts afresh.
+ */
+async function refuseUnprovenPending(request: RotationRequest, meta: SecretMetadata, pending: DatabaseSecret, target: ConnectionTarget, ctx: RotationContext): Promise<void> {
+  if ((await ctx.engine.checkLogin(target, pending)).ok) {
+    ctx.log.warn('setSecret: the pending value carries no proof of this function, but already logs in; nothing changed', { username: pending.username });
+    return;
+  }
+  await ctx.secrets.removePending(meta.arn, request.token);
+  throw new GuardError(
+    `The AWSPENDING version ${request.token} of ${meta.arn} was not written by this rotation function's createSecret (no valid "${PROOF_FIELD}"): refusing to set a password chosen by whoever wrote it. AWSPENDING was taken off that version; the next rotation starts afresh.`,
+  );
 }
 
 async function testSecret(request: RotationRequest, meta: SecretMetadata, reads: Reads, ctx: RotationContext): Promise<void> {

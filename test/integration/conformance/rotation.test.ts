@@ -166,7 +166,7 @@ describe.each(ENGINES_UNDER_TEST.map((e) => [e.name, e] as const))('%s', (_name,
   });
 
   describe("a secret in AWS's template format", () => {
-    it('rotates unchanged and stays in that format (every key kept, same types)', async () => {
+    it('rotates and stays in that format (every key kept, same types; only the proof of createSecret added)', async () => {
       const user = uniqueName('awsfmt');
       const password = await newUser(user);
       const dbname = await entry.databaseFor(h, user);
@@ -175,8 +175,10 @@ describe.each(ENGINES_UNDER_TEST.map((e) => [e.name, e] as const))('%s', (_name,
       await rotate(h, arn);
       expectSucceeded(arn);
       const rotated = await secretValue(h, arn);
-      expect(Object.keys(rotated)).toEqual(Object.keys(original));
-      expect({ ...rotated, password: 'x' }).toEqual({ ...original, password: 'x' });
+      expect(Object.keys(rotated)).toEqual([...Object.keys(original), 'rotationproof']);
+      const { rotationproof, ...rest } = rotated;
+      expect(rotationproof).toMatch(/^v1\.[\w-]{43}$/);
+      expect({ ...rest, password: 'x' }).toEqual({ ...original, password: 'x' });
     });
   });
 

@@ -124,3 +124,26 @@ describe.each(engines)('%s: a function invoker cannot promote an untested versio
     expect(await e.canLogin(after.username, after.password)).toBe(true);
   });
 });
+
+describe.each(engines)('%s: a writer that cannot read the secret cannot choose its user\'s password', (_name, engine) => {
+  it.each(['single', 'alternating'] as const)('%s: a planted AWSPENDING with a chosen password is never set; the next rotation works', async (strategy) => {
+    const e = rig.engine(engine);
+    const subject = await rig.newSubject(engine, strategy);
+    await rig.rotate(subject); // at rest after one rotation (alternating: AWSCURRENT is the clone)
+    const current = await rig.value(subject.arn, 'AWSCURRENT');
+    const target = strategy === 'single' ? current.username : current.username.replace(/_clone$/, '');
+    // PutSecretValue only (no GetSecretValue): the attacker knows the shape, not the password.
+    const { PutSecretValueCommand } = await import('@aws-sdk/client-secrets-manager');
+    const token = `plant-${randomName('tok')}`.padEnd(36, '0');
+    const planted = { ...current, username: target, password: 'Attacker-chosen-pw-9' };
+    await rig.client.send(new PutSecretValueCommand({ SecretId: subject.arn, ClientRequestToken: token, SecretString: JSON.stringify(planted), VersionStages: ['AWSPENDING'] }));
+    await expect(e.handler({ Step: 'setSecret', SecretId: subject.arn, ClientRequestToken: token })).rejects.toThrow(/not written by this rotation function's createSecret/);
+    expect(await e.canLogin(target, 'Attacker-chosen-pw-9')).toBe(false);
+    expect(await e.canLogin(current.username, current.password)).toBe(true);
+    // AWSPENDING was taken off the planted version: the next rotation starts afresh and completes.
+    expect((await rig.stages(subject.arn))[token] ?? []).not.toContain('AWSPENDING');
+    const report = await rig.rotate(subject);
+    expect(report.violations).toEqual([]);
+    expect(report.outcome).toBe('succeeded');
+  });
+});

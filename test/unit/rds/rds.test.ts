@@ -17,6 +17,7 @@ import { GuardError } from '../../../shared/rotation/errors';
 import { runStep } from '../../../shared/rotation/protocol';
 import { SecretsApi } from '../../../shared/rotation/secrets-api';
 import { checkAdminHost, resolveAdminHost } from '../../../shared/rotation/admin';
+import { PROOF_FIELD, pendingProof } from '../../../shared/rotation/proof';
 import { FakeEngine } from '../../support/fake-engine';
 
 const rds = mockClient(RDSClient);
@@ -196,10 +197,13 @@ describe('host guard with the RDS lookup', () => {
     const TOKEN = 'a1b2c3d4-0000-4000-8000-000000000001';
     const host = 'orders-replica-1.c9akciq32.eu-west-1.rds.amazonaws.com';
     const current = { engine: 'postgres', host, port: 5432, username: 'app', password: 'current-pw', masterarn: ADMIN_ARN };
+    // As createSecret wrote it: with the proof keyed by AWSCURRENT's password.
+    const clone = { ...current, username: 'app_clone', password: 'new-pw' };
+    const pending = { ...clone, [PROOF_FIELD]: pendingProof('current-pw', ARN, TOKEN, { ...clone, tls: 'verify', strategy: 'alternating' }) };
     sm.on(DescribeSecretCommand, { SecretId: ARN }).resolves({ ARN, RotationEnabled: true, VersionIdsToStages: { v0: ['AWSCURRENT'], [TOKEN]: ['AWSPENDING'] } });
     sm.on(GetSecretValueCommand).callsFake((input: { SecretId: string; VersionStage?: string }) => ({
       SecretString: JSON.stringify(
-        input.SecretId === ADMIN_ARN ? { username: 'postgres', password: 'master-pw' } : input.VersionStage === 'AWSPENDING' ? { ...current, username: 'app_clone', password: 'new-pw' } : current,
+        input.SecretId === ADMIN_ARN ? { username: 'postgres', password: 'master-pw' } : input.VersionStage === 'AWSPENDING' ? pending : current,
       ),
     }));
     sm.on(PutSecretValueCommand).resolves({});

@@ -13,6 +13,8 @@ import { readRotationConfig } from '../../../shared/rotation/config';
 import { GuardError, InvalidSecretError, LoginError, PrecheckError } from '../../../shared/rotation/errors';
 import type { RotationStep } from '../../../shared/rotation/event';
 import { runStep, type Log, type RotationContext } from '../../../shared/rotation/protocol';
+import { PROOF_FIELD, pendingProof } from '../../../shared/rotation/proof';
+import { parseDatabaseSecret } from '../../../shared/rotation/secret';
 import { SecretsApi } from '../../../shared/rotation/secrets-api';
 import { FakeEngine } from '../../support/fake-engine';
 
@@ -121,7 +123,10 @@ describe('createSecret', () => {
     await step('createSecret', context(new FakeEngine()), { rotationToken: 'rotation-token-0000-1111-2222-333344445555' });
     const put = sm.commandCalls(PutSecretValueCommand)[0]!.args[0].input;
     expect(put).toMatchObject({ SecretId: ARN, ClientRequestToken: TOKEN, VersionStages: ['AWSPENDING'], RotationToken: 'rotation-token-0000-1111-2222-333344445555' });
-    expect(versions.get(TOKEN)?.value).toEqual({ ...base, custom: { keep: true }, password: 'generated-pw' });
+    const stored = versions.get(TOKEN)?.value as Record<string, unknown>;
+    expect(stored).toEqual({ ...base, custom: { keep: true }, password: 'generated-pw', [PROOF_FIELD]: expect.stringMatching(/^v1\./) });
+    // The proof is the one setSecret will check: keyed with AWSCURRENT's password, bound to the secret and token.
+    expect(stored[PROOF_FIELD]).toBe(pendingProof('current-pw', ARN, TOKEN, parseDatabaseSecret(JSON.stringify(stored), { engineValues: ['postgres'], defaultPort: 5432 }, 'p')));
     expect(sm.commandCalls(GetRandomPasswordCommand)[0]!.args[0].input).toEqual({
       PasswordLength: 32, ExcludeCharacters: ':/@"\'\\', ExcludeNumbers: false, ExcludePunctuation: false, ExcludeUppercase: false, ExcludeLowercase: false, RequireEachIncludedType: true,
     });
@@ -156,12 +161,24 @@ describe('createSecret', () => {
   });
 });
 
-const pendingWorld = (current: object, pending: object, previous?: object, admin?: object) =>
+/** A pending value as createSecret writes it: with the proof keyed by AWSCURRENT's password (unless it cannot parse). */
+function signed(current: object, pending: object): object {
+  try {
+    const contract = { engineValues: ['postgres', 'aurora-postgresql'], defaultPort: 5432 };
+    const parsed = parseDatabaseSecret(JSON.stringify(pending), contract, 'pending');
+    const currentPassword = (current as { password: string }).password;
+    return { ...pending, [PROOF_FIELD]: pendingProof(currentPassword, ARN, TOKEN, parsed) };
+  } catch {
+    return pending;
+  }
+}
+
+const pendingWorld = (current: object, pending: object, previous?: object, admin?: object, options: { unsigned?: boolean } = {}) =>
   world({
     versions: {
       ...(previous ? { [PREVIOUS_V]: { stages: ['AWSPREVIOUS'], value: previous } } : {}),
       [CURRENT_V]: { stages: ['AWSCURRENT'], value: current },
-      [TOKEN]: { stages: ['AWSPENDING'], value: pending },
+      [TOKEN]: { stages: ['AWSPENDING'], value: options.unsigned ? pending : signed(current, pending) },
     },
     ...(admin ? { admin } : {}),
   });
@@ -216,6 +233,34 @@ describe('setSecret, single user', () => {
     const engine = new FakeEngine({ app: 'current-pw' });
     await expect(step('setSecret', context(engine))).rejects.toThrow(/differ in "ssl"/);
     expect(engine.calls).toEqual([]);
+  });
+
+  // Attacker: may write the secret but not read it. It plants an AWSPENDING value with a password of
+  // its choosing for the secret's user and sends setSecret: the user's password must not become it.
+  it('never sets a password createSecret did not write (no valid proof): AWSPENDING is taken off, nothing changes', async () => {
+    const versions = pendingWorld(base, { ...base, password: 'attacker-chosen' }, undefined, undefined, { unsigned: true });
+    const engine = new FakeEngine({ app: 'current-pw' });
+    await expect(step('setSecret', context(engine))).rejects.toThrow(/not written by this rotation function's createSecret/);
+    expect(engine.users.get('app')).toBe('current-pw');
+    expect(versions.get(TOKEN)?.stages).toEqual([]);
+  });
+
+  it.each([
+    ['signed for another token', (v: object) => ({ ...v, [PROOF_FIELD]: pendingProof('current-pw', ARN, 'other-token', { ...base, tls: 'verify', strategy: 'single', password: 'attacker-chosen' }) })],
+    ['signed with a guessed current password', (v: object) => ({ ...v, [PROOF_FIELD]: pendingProof('guess', ARN, TOKEN, { ...base, tls: 'verify', strategy: 'single', password: 'attacker-chosen' }) })],
+    ['with a copied proof of another value', (v: object) => ({ ...v, [PROOF_FIELD]: (signed(base, { ...base, password: 'legit-pw' }) as Record<string, string>)[PROOF_FIELD] })],
+  ])('refuses a forged proof: %s', async (_what, forge) => {
+    pendingWorld(base, forge({ ...base, password: 'attacker-chosen' }), undefined, undefined, { unsigned: true });
+    const engine = new FakeEngine({ app: 'current-pw' });
+    await expect(step('setSecret', context(engine))).rejects.toThrow(GuardError);
+    expect(engine.users.get('app')).toBe('current-pw');
+  });
+
+  it('a pending value without proof that already logs in (an older release set it) changes nothing and passes', async () => {
+    pendingWorld(base, { ...base, password: 'set-before' }, undefined, undefined, { unsigned: true });
+    const engine = new FakeEngine({ app: 'set-before' });
+    await step('setSecret', context(engine));
+    expect(engine.calls).toEqual(['checkLogin app']);
   });
 
   it('warns when the secret turns TLS off', async () => {
@@ -461,7 +506,7 @@ describe('engines whose target issues the credential (access keys, API tokens)',
     const versions = world({ versions: { [CURRENT_V]: { stages: ['AWSCURRENT'], value: keyed }, [TOKEN]: { stages: ['AWSPENDING'] } } });
     const engine = new IssuingEngine({ app: 'current-pw' });
     await step('createSecret', context(engine));
-    expect(versions.get(TOKEN)?.value).toEqual({ ...keyed, keyid: 'K2', password: 'issued-K2' });
+    expect(versions.get(TOKEN)?.value).toEqual({ ...keyed, keyid: 'K2', password: 'issued-K2', [PROOF_FIELD]: expect.stringMatching(/^v1\./) });
     expect(sm.commandCalls(GetRandomPasswordCommand)).toHaveLength(0);
     await step('createSecret', context(engine));
     expect(engine.calls.filter((c) => c.startsWith('issue'))).toEqual(['issue app K2']);
