@@ -372,6 +372,30 @@ export class Rig {
     }
   }
 
+  /**
+   * Starts a rotation of `subject` and leaves it in flight after step `after`: the next step crashes
+   * on its delivery (one attempt, no retry), so the secret holds AWSPENDING as it does between two
+   * step invocations of the service. Returns the pending version id (the rotation's token).
+   */
+  async leavePending(subject: Subject, after: Exclude<RotationStep, 'finishSecret'>, token: string = randomUUID()): Promise<string> {
+    const e = this.engine(subject.engine);
+    const next = STEPS[STEPS.indexOf(after) + 1]!;
+    const options = this.sandbox.rotations.options;
+    const savedAttempts = options.maxAttempts;
+    this.active = [{ fault: { type: 'crash-before', step: next, deliveries: Infinity }, hits: 0 }];
+    options.maxAttempts = 1;
+    try {
+      const rules = subject.rotations === 0 ? { RotationRules: { AutomaticallyAfterDays: 30 } } : {};
+      await this.client.send(new RotateSecretCommand({ SecretId: subject.arn, RotationLambdaARN: e.lambdaArn, ClientRequestToken: token, ...rules }));
+      await this.sandbox.settle();
+      subject.rotations++;
+    } finally {
+      this.active = [];
+      options.maxAttempts = savedAttempts;
+    }
+    return token;
+  }
+
   async stages(arn: string): Promise<Record<string, string[]>> {
     return (await this.client.send(new DescribeSecretCommand({ SecretId: arn }))).VersionIdsToStages ?? {};
   }
@@ -464,6 +488,44 @@ export class Rig {
       for (const [name, text] of haystacks) {
         for (const form of forms) if (text.includes(form)) findings.push(`a password (${form === password ? 'as text' : 'encoded'}) appears in ${name}`);
       }
+    }
+    return { passwords: passwords.length, haystackBytes: haystacks.reduce((n, [, t]) => n + t.length, 0), findings };
+  }
+
+  /**
+   * leaks() in one pass over each haystack, for long runs (leaks() costs passwords × bytes): every
+   * form of every password is indexed by its first 8 characters and each position of a haystack is
+   * looked up once. Same passwords, haystacks, forms and findings as leaks().
+   */
+  async leaksIndexed(extraHaystacks: readonly string[] = []): Promise<{ passwords: number; haystackBytes: number; findings: string[] }> {
+    const passwords = await this.allPasswords();
+    const haystacks: [string, string][] = [
+      ['handler output', this.output.join('')],
+      ['rotation events', this.sandbox.rotations.events.map((ev) => ev.errorMessage ?? '').join('\n')],
+      ['invocation errors', this.sandbox.rotations.invocations.map((i) => i.error ?? '').join('\n')],
+      ...[...this.engines.values()].map((e): [string, string] => [`${e.engine} log ${e.db.logFile}`, readFileSync(e.db.logFile, 'utf8')]),
+      ...extraHaystacks.map((h, i): [string, string] => [`extra ${i}`, h]),
+    ];
+    const K = 8;
+    const index = new Map<string, { form: string; plain: boolean }[]>();
+    const short: { form: string; plain: boolean }[] = [];
+    for (const password of passwords) {
+      const forms = new Set([password, Buffer.from(password).toString('base64'), Buffer.from(password).toString('base64url'), encodeURIComponent(password)]);
+      for (const form of forms) {
+        const entry = { form, plain: form === password };
+        if (form.length < K) short.push(entry);
+        else index.set(form.slice(0, K), [...(index.get(form.slice(0, K)) ?? []), entry]);
+      }
+    }
+    const findings: string[] = [];
+    for (const [name, text] of haystacks) {
+      const found = new Set<{ form: string; plain: boolean }>();
+      for (let i = 0; i + K <= text.length; i++) {
+        const candidates = index.get(text.slice(i, i + K));
+        if (candidates) for (const c of candidates) if (text.startsWith(c.form, i)) found.add(c);
+      }
+      for (const c of short) if (text.includes(c.form)) found.add(c);
+      for (const c of found) findings.push(`a password (${c.plain ? 'as text' : 'encoded'}) appears in ${name}`);
     }
     return { passwords: passwords.length, haystackBytes: haystacks.reduce((n, [, t]) => n + t.length, 0), findings };
   }
