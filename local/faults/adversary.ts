@@ -84,6 +84,9 @@ export interface AdversaryOptions {
 
 export type ViolationCategory = 'admin' | 'victim-password' | 'attacker-knows' | 'attacker-obtained' | 'stuck' | 'state';
 
+/** Categories about availability (a secret stuck or not logging in), as opposed to credentials learnt or changed. */
+const AVAILABILITY: ReadonlySet<ViolationCategory> = new Set(['stuck', 'victim-password', 'state']);
+
 export interface AdversarySummary {
   seed: number;
   attempts: number;
@@ -96,6 +99,13 @@ export interface AdversarySummary {
   refusalReasons: Record<string, number>;
   /** Attempts with at least one violation. */
   attemptsWithViolations: number;
+  /**
+   * Attempts whose only harm was to the availability of the very secret the attacker wrote
+   * (plant-on-victim: a stuck or abandoned rotation, an AWSPREVIOUS that no longer logs in). A
+   * writer of a secret can always break it (PutSecretValue a wrong AWSCURRENT), so this is out of
+   * the tenant-safety invariant (THREATS.md, known limits); credentials it learns or changes are not.
+   */
+  writerDenialOfService: number;
   violationsByKind: Record<string, number>;
   violationsByCategory: Record<string, number>;
   /** Every violation: "seed S attempt #N kind (engine; variant): what". */
@@ -236,6 +246,7 @@ export class Adversary {
       acceptedHarmless: 0,
       refusalReasons: {},
       attemptsWithViolations: 0,
+      writerDenialOfService: 0,
       violationsByKind: {},
       violationsByCategory: {},
       violations: [],
@@ -335,6 +346,18 @@ export class Adversary {
       }
     }
     world.extra = [];
+
+    // A writer of a legit secret can always break that secret's availability; only what it does to
+    // credentials (learning, changing, reaching other users) counts against the invariant.
+    const writerDos =
+      kind === 'plant-on-victim'
+        ? found.filter((v) => AVAILABILITY.has(v.category) && result.touched.some((t) => v.what.includes(` ${t.name}`)))
+        : [];
+    if (writerDos.length > 0) {
+      found.splice(0, found.length, ...found.filter((v) => !writerDos.includes(v)));
+      summary.writerDenialOfService++;
+      if (found.length === 0) await this.repair(world);
+    }
 
     const byFunction = result.actions.filter((a) => !a.write);
     const refused = byFunction.length > 0 && byFunction.every((a) => !a.ok);
@@ -1118,6 +1141,7 @@ export function formatSummary(s: AdversarySummary, maxViolations = 30): string[]
     `  by kind (engine):        ${kinds.join(', ')}`,
     `  full RotateSecret runs:  ${s.fullRotations} by the attacker's attempts; ${s.legitRotations} legit rotations for part (c)`,
     `  refused:                 ${s.refused}   accepted and harmless: ${s.acceptedHarmless}   with violations: ${s.attemptsWithViolations}`,
+    `  writer's own-secret DoS: ${s.writerDenialOfService} (plant-on-victim that only broke the availability of the secret it wrote; out of scope, THREATS.md)`,
     `  refusal reasons:         ${Object.entries(s.refusalReasons).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`).join(', ')}`,
     `  violations:              ${s.violations.length}${s.violations.length ? ` — by kind: ${Object.entries(s.violationsByKind).map(([k, v]) => `${k} ${v}`).join(', ')}; by category: ${Object.entries(s.violationsByCategory).map(([k, v]) => `${k} ${v}`).join(', ')}` : ''}`,
     `  logins:                  ${s.logins} made, ${s.loginsSkipped} skipped (row unchanged since proven); repairs ${s.repairs}, rebuilds ${s.rebuilds}`,
