@@ -59,8 +59,6 @@ function rotationRole({ key, title }) {
                   { 'Fn::Sub': 'arn:${AWS::Partition}:rds:${AWS::Region}:${AWS::AccountId}:cluster:*' },
                 ],
               },
-              // GetRandomPassword has no resource; AWS requires '*'.
-              { Sid: 'RandomPassword', Effect: 'Allow', Action: 'secretsmanager:GetRandomPassword', Resource: '*' },
             ],
           },
         },

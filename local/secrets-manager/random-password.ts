@@ -13,7 +13,7 @@
 //   to hold one character of each required type) is the operation's own documented error:
 //   `InvalidParameterException` ("The parameter name or value is invalid").
 
-import { randomInt } from 'node:crypto';
+import { UnsatisfiablePasswordRules, generatePassword } from '../../shared/password/generate';
 import { ApiError } from './errors';
 
 export interface RandomPasswordInput {
@@ -43,11 +43,6 @@ const DEFAULT_LENGTH = 32;
 const MAX_LENGTH = 4096;
 const MAX_EXCLUDE_CHARACTERS = 4096;
 
-// The documented default set: letters, digits and these 32 punctuation characters.
-const LOWERCASE = 'abcdefghijklmnopqrstuvwxyz';
-const UPPERCASE = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
-const DIGITS = '0123456789';
-const PUNCTUATION = '!"#$%&\'()*+,-./:;<=>?@[\\]^_`{|}~';
 
 const BOOLEAN_MEMBERS = [
   'ExcludeNumbers',
@@ -122,72 +117,15 @@ export function normalizeRandomPasswordInput(raw: unknown): RandomPasswordOption
   };
 }
 
-interface CharacterPools {
-  /** Every character the password may contain. */
-  all: string[];
-  /** One pool per type that must appear at least once. */
-  required: string[][];
-}
-
-function characterPools(options: RandomPasswordOptions): CharacterPools {
-  const excluded = new Set(Array.from(options.excludeCharacters));
-  const keep = (chars: string): string[] => Array.from(chars).filter((c) => !excluded.has(c));
-
-  const types = [
-    options.excludeLowercase ? [] : keep(LOWERCASE),
-    options.excludeUppercase ? [] : keep(UPPERCASE),
-    options.excludeNumbers ? [] : keep(DIGITS),
-    options.excludePunctuation ? [] : keep(PUNCTUATION),
-  ];
-  const space = options.includeSpace ? keep(' ') : [];
-  // A type whose every character is in ExcludeCharacters is not "included", so it cannot be required.
-  // Space is never required: RequireEachIncludedType is documented as "at least one upper and lowercase
-  // letter, one number, and one punctuation".
-  const included = types.filter((pool) => pool.length > 0);
-  return {
-    all: [...included.flat(), ...space],
-    required: options.requireEachIncludedType ? included : [],
-  };
-}
-
-function pick(pool: string[]): string {
-  // crypto.randomInt draws uniformly without modulo bias.
-  return pool[randomInt(pool.length)] as string;
-}
-
-function shuffle(chars: string[]): void {
-  // Fisher–Yates, so the one-of-each-type characters are not always at the front.
-  for (let i = chars.length - 1; i > 0; i--) {
-    const j = randomInt(i + 1);
-    const tmp = chars[i] as string;
-    chars[i] = chars[j] as string;
-    chars[j] = tmp;
-  }
-}
-
 /** GetRandomPassword: returns the RandomPassword value or throws an ApiError. */
 export function generateRandomPassword(input: RandomPasswordInput): string {
   // The body arrives as parsed JSON, so the declared type is not trusted.
   const options = normalizeRandomPasswordInput(input);
-  const pools = characterPools(options);
-
-  if (pools.all.length === 0) {
-    throw new ApiError(
-      'InvalidParameterException',
-      'No characters are left to build a password from: every character type is excluded by the Exclude* switches or ExcludeCharacters.',
-    );
+  try {
+    return generatePassword({ ...options, length: options.passwordLength });
+  } catch (error) {
+    // A well-formed request that cannot be satisfied is the operation's own documented error.
+    if (error instanceof UnsatisfiablePasswordRules) throw new ApiError('InvalidParameterException', error.message);
+    throw error;
   }
-  if (options.passwordLength < pools.required.length) {
-    throw new ApiError(
-      'InvalidParameterException',
-      `PasswordLength ${options.passwordLength} is too short to include at least one character of each of the ${pools.required.length} included character types (RequireEachIncludedType).`,
-    );
-  }
-
-  // One character from each required type, the rest from the whole set, then shuffle: every position
-  // is equally likely to hold any allowed character, and the requirement holds at any length without retries.
-  const chars = pools.required.map(pick);
-  while (chars.length < options.passwordLength) chars.push(pick(pools.all));
-  shuffle(chars);
-  return chars.join('');
 }

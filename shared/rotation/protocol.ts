@@ -1,5 +1,6 @@
 import type { ConnectionTarget, Engine } from '../engines/types';
-import type { RotationConfig } from './config';
+import { generatePassword } from '../password/generate';
+import { passwordRules, type RotationConfig } from './config';
 import { GuardError, InvalidSecretError, LoginError, PrecheckError } from './errors';
 import type { RotationRequest } from './event';
 import { loadAdmin, type AdminEndpointLookup } from './admin';
@@ -128,7 +129,8 @@ async function createSecret(request: RotationRequest, meta: SecretMetadata, read
     password = issued.password;
     fields = issued.fields ?? {};
   } else {
-    password = await ctx.secrets.randomPassword(ctx.config.password);
+    // Generated here, with GetRandomPassword's rules: one Secrets Manager round trip less.
+    password = generatePassword(passwordRules(ctx.config.password));
   }
   const proof = pendingProof(current.password, meta.arn, request.token, { ...current, username, password });
   const value = withCredential(current, username, password, { ...fields, [PROOF_FIELD]: proof });
@@ -234,9 +236,9 @@ async function finishSecret(request: RotationRequest, meta: SecretMetadata, read
     );
   }
   const currentVersion = versionWith(meta.versions, AWSCURRENT);
+  // AWSPENDING stays beside AWSCURRENT until Secrets Manager's own clean-up after the rotation:
+  // AWS accepts that state (the next RotateSecret proceeds), so it costs no call of ours.
   await ctx.secrets.moveCurrent(meta.arn, request.token, currentVersion);
-  // AWS's templates leave AWSPENDING beside AWSCURRENT (their issue #168); we take it off.
-  await ctx.secrets.removePending(meta.arn, request.token);
   ctx.log.info('finishSecret: AWSCURRENT moved', { versionId: request.token, previousVersionId: currentVersion });
   await finishOwnPassword(pending, ctx);
   if (ctx.engine.issuer?.retire) {

@@ -1,13 +1,11 @@
 import {
   DescribeSecretCommand,
-  GetRandomPasswordCommand,
   GetSecretValueCommand,
   PutSecretValueCommand,
   ResourceNotFoundException,
   UpdateSecretVersionStageCommand,
   type SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
-import type { PasswordPolicy } from './config';
 
 export const AWSCURRENT = 'AWSCURRENT';
 export const AWSPENDING = 'AWSPENDING';
@@ -72,12 +70,6 @@ export class SecretsApi {
 
   async removePending(secretId: string, fromVersion: string): Promise<void> {
     await this.client.send(new UpdateSecretVersionStageCommand({ SecretId: secretId, VersionStage: AWSPENDING, RemoveFromVersionId: fromVersion }));
-  }
-
-  async randomPassword(policy: PasswordPolicy): Promise<string> {
-    const out = await this.client.send(new GetRandomPasswordCommand(policy));
-    if (!out.RandomPassword) throw new Error('GetRandomPassword returned no password');
-    return out.RandomPassword;
   }
 }
 
