@@ -91,33 +91,101 @@ interface RotationCase {
   arn: string;
 }
 
-/** Rotates each case RUNS + 3 times through `lambda` and prints the median, p90, calls and connections. */
-async function printRotations(server: string, sandbox: Sandbox, client: SecretsManagerClient, lambda: string, cases: RotationCase[]): Promise<void> {
-  console.log(`\nWarm rotation through the real handler (sandbox + ${server} with verified TLS), median of ${RUNS} after 3 warm-up rotations`);
-  console.log('strategy             median ms   p90 ms   SM calls/rotation   DB connections/rotation');
-  for (const { strategy, arn } of cases) {
-    const times: number[] = [];
-    let calls = 0;
-    let conns = 0;
-    for (let i = 0; i < RUNS + 3; i++) {
-      const callsBefore = sandbox.calls.length;
-      const connsBefore = connections;
-      const started = performance.now();
-      await client.send(new RotateSecretCommand({ SecretId: arn, RotationLambdaARN: lambda }));
-      await sandbox.settle();
-      const ms = performance.now() - started;
-      const outcome = sandbox.rotations.events.at(-1)?.eventName;
-      if (outcome !== 'RotationSucceeded') throw new Error(`${strategy}: rotation ${i} ended with ${outcome}`);
-      if (i >= 3) {
-        times.push(ms);
-        // Minus the benchmark's own RotateSecret call: what the rotation function itself made.
-        calls = sandbox.calls.length - callsBefore - 1;
-        conns = connections - connsBefore;
-      }
+/** AWS's Python templates, 4 steps, warm, 20 ms per call (the speed issue's independent measurement). */
+const TEMPLATE_MS: Record<string, number> = {
+  'PostgreSQL single user': 441,
+  'PostgreSQL alternating users': 449,
+  'MariaDB single user': 419,
+  'MariaDB alternating users': 439,
+};
+const REGION_LATENCY_MS = 20;
+const STEP_NAMES = ['createSecret', 'setSecret', 'testSecret', 'finishSecret'] as const;
+
+/**
+ * Secrets Manager round trips that wait for each other: the longest chain of calls in which each
+ * starts after the previous one answered (calls in flight together count once).
+ */
+export function criticalPath(calls: ReadonlyArray<{ startMs: number; endMs: number }>): number {
+  const sorted = [...calls].sort((a, b) => a.endMs - b.endMs);
+  const depth: number[] = [];
+  sorted.forEach((call, i) => {
+    let longest = 0;
+    for (let j = 0; j < i; j++) if (sorted[j]!.endMs <= call.startMs) longest = Math.max(longest, depth[j]!);
+    depth[i] = longest + 1;
+  });
+  return Math.max(0, ...depth);
+}
+
+interface RunFigures {
+  /** RotateSecret to settled, ms. */
+  total: number[];
+  /** The four step invocations only, ms. */
+  steps: number[];
+  calls: number;
+  connections: number;
+  /** Sequential round trips per step (last rotation). */
+  path: Record<string, number>;
+}
+
+async function measureRotations(sandbox: Sandbox, client: SecretsManagerClient, lambda: string, arn: string, runs: number): Promise<RunFigures> {
+  const figures: RunFigures = { total: [], steps: [], calls: 0, connections: 0, path: {} };
+  for (let i = 0; i < runs + 3; i++) {
+    const callsBefore = sandbox.calls.length;
+    const invocationsBefore = sandbox.rotations.invocations.length;
+    const connsBefore = connections;
+    const started = performance.now();
+    await client.send(new RotateSecretCommand({ SecretId: arn, RotationLambdaARN: lambda }));
+    await sandbox.settle();
+    const ms = performance.now() - started;
+    const outcome = sandbox.rotations.events.at(-1)?.eventName;
+    if (outcome !== 'RotationSucceeded') throw new Error(`rotation ${i} of ${arn} ended with ${outcome}`);
+    if (i < 3) continue;
+    const invocations = sandbox.rotations.invocations.slice(invocationsBefore);
+    const calls = sandbox.calls.slice(callsBefore + 1); // minus the benchmark's own RotateSecret
+    figures.total.push(ms);
+    figures.steps.push(invocations.reduce((sum, inv) => sum + inv.durationMs, 0));
+    figures.calls = calls.length;
+    figures.connections = connections - connsBefore;
+    for (const step of STEP_NAMES) {
+      const inv = invocations.find((x) => x.event.Step === step);
+      if (!inv) continue;
+      const from = inv.startedAt.getTime();
+      // Calls are stamped with performance.now(); invocations with the wall clock: compare through the offset.
+      const offset = Date.now() - performance.now();
+      const inStep = calls.filter((c) => c.startMs + offset >= from - 1 && c.endMs + offset <= from + inv.durationMs + 1);
+      figures.path[step] = criticalPath(inStep);
     }
-    const sorted = [...times].sort((a, b) => a - b);
-    const p90 = sorted[Math.floor(sorted.length * 0.9)]!;
-    console.log(`${strategy.padEnd(20)} ${median(times).toFixed(1).padStart(9)} ${p90.toFixed(1).padStart(8)} ${String(calls).padStart(19)} ${String(conns).padStart(25)}`);
+  }
+  return figures;
+}
+
+/**
+ * Each case RUNS + 3 times through `lambda`, at the sandbox's own speed and with 20 ms added to every
+ * Secrets Manager call (a Lambda in a Region waits 10-30 ms per call): median, p90, calls,
+ * connections, and the round trips that wait for each other, per step and per rotation.
+ */
+async function printRotations(server: string, sandbox: Sandbox, client: SecretsManagerClient, lambda: string, cases: RotationCase[]): Promise<void> {
+  const engineName = server.split(' ')[0] ?? server;
+  console.log(`\nWarm rotation through the real handler (sandbox + ${server} with verified TLS), median of ${RUNS} after 3 warm-up rotations`);
+  console.log(`strategy             local ms (p90)    +${REGION_LATENCY_MS} ms/call: 4 steps ms (p90)   vs template   SM calls   DB conns   round trips create/set/test/finish = total`);
+  for (const { strategy, arn } of cases) {
+    const local = await measureRotations(sandbox, client, lambda, arn, RUNS);
+    const latency = sandbox.faults.add({ operation: '*', kind: 'latency', delayMs: REGION_LATENCY_MS });
+    let region: RunFigures;
+    try {
+      region = await measureRotations(sandbox, client, lambda, arn, Math.min(RUNS, 15));
+    } finally {
+      sandbox.faults.remove(latency);
+    }
+    const p90 = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length * 0.9)]!;
+    const template = TEMPLATE_MS[`${engineName} ${strategy}`];
+    const ratio = template ? `${(median(region.steps) / template).toFixed(2)}× ${template} ms` : '';
+    const path = STEP_NAMES.map((s) => region.path[s] ?? 0);
+    console.log(
+      `${strategy.padEnd(20)} ${`${median(local.total).toFixed(1)} (${p90(local.total).toFixed(1)})`.padStart(14)}    ` +
+        `${`${median(region.steps).toFixed(1)} (${p90(region.steps).toFixed(1)})`.padStart(30)}   ${ratio.padStart(11)}   ${String(local.calls).padStart(8)}   ${String(local.connections).padStart(8)}   ` +
+        `${path.join('/')} = ${path.reduce((a, b) => a + b, 0)}`,
+    );
   }
 }
 
@@ -201,8 +269,10 @@ async function bundleFigures(): Promise<void> {
 
 async function main(): Promise<void> {
   console.log(`bench: node ${process.version}, ${new Date().toISOString()}`);
-  await rotationFigures();
-  await bundleFigures();
+  // BENCH_ONLY=rotations or =bundles runs one part.
+  const only = process.env['BENCH_ONLY'];
+  if (only !== 'bundles') await rotationFigures();
+  if (only !== 'rotations') await bundleFigures();
 }
 
 main().catch((err: unknown) => {

@@ -16,6 +16,9 @@ export interface CallRecord {
   status: number;
   errorCode?: string;
   at: Date;
+  /** performance.now() when the request arrived and when its answer was sent: which calls overlapped. */
+  startMs: number;
+  endMs: number;
 }
 
 export interface ServerParts {
@@ -58,8 +61,9 @@ async function handle(req: IncomingMessage, res: ServerResponse, parts: ServerPa
   const target = headerValue(req, 'x-amz-target');
   const operationName = target?.startsWith(TARGET_PREFIX) ? target.slice(TARGET_PREFIX.length) : undefined;
   const operation = operationName !== undefined && Object.hasOwn(operations, operationName) ? operations[operationName] : undefined;
+  const startMs = performance.now();
   const record = (status: number, errorCode?: string): void => {
-    parts.calls.push({ operation: operationName ?? target ?? '(none)', status, at: new Date(), ...(errorCode ? { errorCode } : {}) });
+    parts.calls.push({ operation: operationName ?? target ?? '(none)', status, at: new Date(), startMs, endMs: performance.now(), ...(errorCode ? { errorCode } : {}) });
   };
   try {
     if (req.method !== 'POST') throw new ApiError('UnknownOperationException', `Secrets Manager takes POST requests, not ${req.method}.`);
