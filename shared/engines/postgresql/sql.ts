@@ -3,11 +3,12 @@
 // parameters, so the few values they carry are built here as literals:
 //   - role and other identifiers: always double-quoted, `"` doubled (quoteIdentifier);
 //   - the password verifier: checked to be a SCRAM verifier (base64, digits, '$', ':' only) first;
-//   - role-setting values copied from the catalog: escaped with pg.escapeLiteral (E'' when needed).
+//   - role-setting values copied from the catalog: escaped with pg's escapeLiteral (E'' when needed;
+//     from pg/lib/utils, which is pg.escapeLiteral without loading the whole driver).
 // Names are validated before they are quoted: non-empty, no NUL, at most 63 UTF-8 bytes (longer
 // names would be silently truncated by the server, naming a different role).
 
-import pg from 'pg';
+import { escapeLiteral } from 'pg/lib/utils';
 import { EngineError } from '../errors';
 import { isScramVerifier } from './scram';
 
@@ -40,12 +41,12 @@ export function quoteIdentifier(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
 }
 
-/** A string literal (pg.escapeLiteral: quotes doubled, E'' with doubled backslashes when needed). */
+/** A string literal (pg's escapeLiteral: quotes doubled, E'' with doubled backslashes when needed). */
 export function quoteLiteral(text: string): string {
   if (text.includes('\0')) {
     throw new EngineError('invalid', 'A string value contains a NUL character.', { engine: ENGINE_NAME });
   }
-  return pg.escapeLiteral(text);
+  return escapeLiteral(text);
 }
 
 /** The verifier as a literal, after checking it is nothing but a SCRAM-SHA-256 verifier. */

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { inflateRawSync } from 'node:zlib';
 
 /** The repository root (serverless.yml's folder). */
 export const root = join(__dirname, '..', '..', '..');
@@ -81,8 +82,17 @@ export async function packageStack(extraArgs: string[] = []): Promise<Packaged> 
   return { dir, template, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-/** File names in a zip archive, from its central directory (no dependency needed). */
-export function zipEntries(zip: Buffer): string[] {
+interface ZipEntry {
+  name: string;
+  /** 0 stored, 8 deflated. */
+  method: number;
+  compressedSize: number;
+  /** Offset of the entry's local file header. */
+  localHeader: number;
+}
+
+/** A zip archive's central directory (no dependency needed). */
+function centralDirectory(zip: Buffer): ZipEntry[] {
   let eocd = -1;
   for (let i = zip.length - 22; i >= Math.max(0, zip.length - 22 - 0xffff); i--) {
     if (zip.readUInt32LE(i) === 0x06054b50) {
@@ -93,14 +103,37 @@ export function zipEntries(zip: Buffer): string[] {
   if (eocd < 0) throw new Error('not a zip archive (no end of central directory record)');
   const count = zip.readUInt16LE(eocd + 10);
   let at = zip.readUInt32LE(eocd + 16);
-  const names: string[] = [];
+  const entries: ZipEntry[] = [];
   for (let n = 0; n < count; n++) {
     if (zip.readUInt32LE(at) !== 0x02014b50) throw new Error('corrupt zip central directory');
     const nameLength = zip.readUInt16LE(at + 28);
     const extraLength = zip.readUInt16LE(at + 30);
     const commentLength = zip.readUInt16LE(at + 32);
-    names.push(zip.toString('utf8', at + 46, at + 46 + nameLength));
+    entries.push({
+      name: zip.toString('utf8', at + 46, at + 46 + nameLength),
+      method: zip.readUInt16LE(at + 10),
+      compressedSize: zip.readUInt32LE(at + 20),
+      localHeader: zip.readUInt32LE(at + 42),
+    });
     at += 46 + nameLength + extraLength + commentLength;
   }
-  return names;
+  return entries;
+}
+
+/** File names in a zip archive, from its central directory. */
+export function zipEntries(zip: Buffer): string[] {
+  return centralDirectory(zip).map((e) => e.name);
+}
+
+/** One file's bytes from a zip archive (stored or deflated, as `serverless package` writes them). */
+export function zipEntry(zip: Buffer, name: string): Buffer {
+  const entry = centralDirectory(zip).find((e) => e.name === name);
+  if (!entry) throw new Error(`${name} is not in the zip archive`);
+  const at = entry.localHeader;
+  if (zip.readUInt32LE(at) !== 0x04034b50) throw new Error('corrupt zip local header');
+  const data = at + 30 + zip.readUInt16LE(at + 26) + zip.readUInt16LE(at + 28);
+  const body = zip.subarray(data, data + entry.compressedSize);
+  if (entry.method === 8) return inflateRawSync(body);
+  if (entry.method === 0) return Buffer.from(body);
+  throw new Error(`${name}: zip compression method ${entry.method} is not supported`);
 }

