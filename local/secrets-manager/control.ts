@@ -54,7 +54,11 @@ export class ControlPlane {
       case 'POST faults': {
         const rule = parseFaultRule(body);
         if (typeof rule === 'string') return bad(rule);
-        return ok({ id: faults.add(rule) });
+        try {
+          return ok({ id: faults.add(rule) });
+        } catch (err) {
+          return bad((err as Error).message);
+        }
       }
       case 'DELETE faults':
         faults.clear();
@@ -94,19 +98,22 @@ const bad = (message: string): ControlResult => ({ status: 400, body: { message 
 const FAULT_KINDS: readonly FaultKind[] = ['throttle', 'server-error', 'latency'];
 
 function parseFaultRule(body: Record<string, unknown>): FaultRule | string {
-  const { operation, kind, times, after, probability, delayMs } = body;
-  if (typeof operation !== 'string') return 'operation must be a string (an operation name or *)';
+  const { operation, kind, times, after, probability, delayMs, perSecond, burst } = body;
+  const operations = Array.isArray(operation) && operation.length > 0 && operation.every((o) => typeof o === 'string') ? (operation as string[]) : undefined;
+  if (typeof operation !== 'string' && !operations) return 'operation must be a string (an operation name or *) or a list of operation names';
   if (typeof kind !== 'string' || !FAULT_KINDS.includes(kind as FaultKind)) return `kind must be one of ${FAULT_KINDS.join(', ')}`;
-  const numbers = { times, after, probability, delayMs };
+  const numbers = { times, after, probability, delayMs, perSecond, burst };
   for (const [name, value] of Object.entries(numbers)) {
     if (value !== undefined && typeof value !== 'number') return `${name} must be a number`;
   }
   return {
-    operation,
+    operation: operations ?? (operation as string),
     kind: kind as FaultKind,
     ...(typeof times === 'number' ? { times } : {}),
     ...(typeof after === 'number' ? { after } : {}),
     ...(typeof probability === 'number' ? { probability } : {}),
     ...(typeof delayMs === 'number' ? { delayMs } : {}),
+    ...(typeof perSecond === 'number' ? { perSecond } : {}),
+    ...(typeof burst === 'number' ? { burst } : {}),
   };
 }

@@ -51,12 +51,12 @@ const date = (value: Date | string | undefined, what: string, name: string): Dat
 
 /** Adds the secrets to the store (no API call, no event) and returns their ARNs, in order. */
 export function seedSecrets(store: SecretStore, clock: SandboxClock, secrets: readonly SeedSecret[]): string[] {
-  const names = new Set(store.all().map((s) => s.name));
+  const names = new Set<string>();
   const now = clock.now();
   const arns: string[] = [];
   for (const spec of secrets) {
     const { name } = spec;
-    if (!name || names.has(name)) throw new Error(`seed: a secret named ${JSON.stringify(name)} already exists (or the name is empty)`);
+    if (!name || names.has(name) || store.findByName(name)) throw new Error(`seed: a secret named ${JSON.stringify(name)} already exists (or the name is empty)`);
     names.add(name);
     const createdDate = date(spec.createdDate, 'createdDate', name) ?? now;
     const versions = new Map<string, StoredVersion>();

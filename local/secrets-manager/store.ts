@@ -9,9 +9,19 @@ export const AWSPENDING = 'AWSPENDING';
 
 const SUFFIX_ALPHABET = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
 
+/** Random bytes drawn 6 at a time from a pool: seeding 1,000,000 secrets must not make 1,000,000 randomBytes calls. */
+let pool = Buffer.alloc(0);
+let poolAt = 0;
+
 /** AWS appends a hyphen and six random characters to the name to make the ARN unique. */
 function arnSuffix(): string {
-  return [...randomBytes(6)].map((b) => SUFFIX_ALPHABET[b % SUFFIX_ALPHABET.length]).join('');
+  if (poolAt + 6 > pool.length) {
+    pool = randomBytes(6 * 1024);
+    poolAt = 0;
+  }
+  let suffix = '';
+  for (let i = 0; i < 6; i++) suffix += SUFFIX_ALPHABET[(pool[poolAt++] as number) % SUFFIX_ALPHABET.length];
+  return suffix;
 }
 
 /**
@@ -20,6 +30,10 @@ function arnSuffix(): string {
  */
 export class SecretStore {
   private readonly secrets = new Map<string, StoredSecret>(); // by ARN, in creation order
+  /** The same secrets by name (names are unique in a Region): CreateSecret, seed() and lookups by name stay O(1) at 1,000,000 secrets. */
+  private readonly byName = new Map<string, StoredSecret>();
+  /** Secrets that were scheduled for deletion: the purge visits these, not the whole store, on every call. */
+  private readonly deleting = new Set<StoredSecret>();
   /** `secrets` as an array, kept between calls: listing 100,000 secrets page by page must not copy them per page. */
   private ordered: StoredSecret[] | undefined;
 
@@ -35,12 +49,22 @@ export class SecretStore {
 
   add(secret: StoredSecret): void {
     this.secrets.set(secret.arn, secret);
+    this.byName.set(secret.name, secret);
+    if (secret.deletedDate) this.deleting.add(secret);
     this.ordered = undefined;
   }
 
   remove(secret: StoredSecret): void {
     this.secrets.delete(secret.arn);
+    if (this.byName.get(secret.name) === secret) this.byName.delete(secret.name);
+    this.deleting.delete(secret);
     this.ordered = undefined;
+  }
+
+  /** DeleteSecret with a recovery window: the secret stays, listed with its DeletedDate, until `at`. (RestoreSecret just clears deletedDate.) */
+  scheduleDeletion(secret: StoredSecret, at: Date): void {
+    secret.deletedDate = at;
+    this.deleting.add(secret);
   }
 
   /** All secrets, oldest first, after dropping those whose recovery window has run out. Read-only: do not mutate. */
@@ -51,17 +75,19 @@ export class SecretStore {
   }
 
   findByName(name: string): StoredSecret | undefined {
-    return this.all().find((s) => s.name === name);
+    this.purgeExpiredDeletions();
+    return this.byName.get(name);
   }
 
   /** SecretId may be a full ARN, a name, or a partial ARN (the ARN without its random suffix). */
   find(secretId: string): StoredSecret | undefined {
-    const secrets = this.all();
-    return (
-      secrets.find((s) => s.arn === secretId) ??
-      secrets.find((s) => s.name === secretId) ??
-      secrets.find((s) => s.arn.slice(0, -7) === secretId)
-    );
+    this.purgeExpiredDeletions();
+    const exact = this.secrets.get(secretId) ?? this.byName.get(secretId);
+    if (exact) return exact;
+    // A partial ARN is arn:…:secret:<name>: the secret of that name, if its ARN is that plus the suffix.
+    const at = secretId.indexOf(':secret:');
+    const named = at >= 0 ? this.byName.get(secretId.slice(at + ':secret:'.length)) : undefined;
+    return named && named.arn.slice(0, -7) === secretId ? named : undefined;
   }
 
   /** The secret, or AWS's not-found error; `allowDeleted` for the calls that work on secrets scheduled for deletion. */
@@ -73,12 +99,11 @@ export class SecretStore {
   }
 
   private purgeExpiredDeletions(): void {
+    if (this.deleting.size === 0) return;
     const now = this.clock.now().getTime();
-    for (const [arn, secret] of this.secrets) {
-      if (secret.deletedDate && secret.deletedDate.getTime() <= now) {
-        this.secrets.delete(arn);
-        this.ordered = undefined;
-      }
+    for (const secret of this.deleting) {
+      if (!secret.deletedDate) this.deleting.delete(secret); // restored
+      else if (secret.deletedDate.getTime() <= now) this.remove(secret);
     }
   }
 }

@@ -3,4 +3,4 @@ export { parseBreachRequest, DEFAULT_CONCURRENCY, MAX_CONCURRENCY, type BreachRe
 export { planBreach, type BreachAction, type BreachPlan } from './plan';
 export { respondToBreach, waitForRotation, type AuditLog, type BreachDeps, type SecretReport, type ActionRecord } from './procedure';
 export { runBreach, mapBounded, type BreachReport, type RunBreachOptions } from './run';
-export { BreachSecretsApi, type BreachSecretInfo } from './secrets';
+export { BreachSecretsApi, DEFAULT_BREACH_PACING, readBreachPacing, type BreachPacing, type BreachSecretInfo } from './secrets';

@@ -53,6 +53,7 @@ export async function runBreach(event: unknown, deps: BreachDeps, options: RunBr
   const request: BreachRequest = { ...parseBreachRequest(event), requestedBy: requesterLabel(requester) };
   const startedAt = new Date();
   const began = performance.now();
+  const pacingBefore = deps.secrets.pacing();
   const targets: Array<BreachSecretInfo | string> = 'secretIds' in request.selection ? request.selection.secretIds : await deps.secrets.select(request.selection.selector);
   deps.log.info('Breach response started', {
     audit: 'breach-response',
@@ -84,6 +85,18 @@ export async function runBreach(event: unknown, deps: BreachDeps, options: RunBr
     failed,
     secrets,
   };
-  deps.log.info('Breach response finished', { audit: 'breach-response', action: 'finish', reason: request.reason, requestedBy: request.requestedBy, total: report.total, failed, durationMs: report.durationMs });
+  const after = deps.secrets.pacing();
+  const paced = (name: 'rotateSecret' | 'writes') => ({ perSecond: after[name].limitPerSecond, throttles: after[name].throttles - pacingBefore[name].throttles, lowestPerSecond: after[name].lowestPerSecond });
+  deps.log.info('Breach response finished', {
+    audit: 'breach-response',
+    action: 'finish',
+    reason: request.reason,
+    requestedBy: request.requestedBy,
+    total: report.total,
+    failed,
+    durationMs: report.durationMs,
+    // Throttled attempts of the paced writes during this run (each retried), and the lowest rate the back-off reached.
+    pacing: { rotateSecret: paced('rotateSecret'), writes: paced('writes') },
+  });
   return report;
 }

@@ -9,8 +9,37 @@ import {
   type Filter,
   type SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
+import { Pacer, pacedBy, type PacerStats } from '../aws/pacer';
+import { envInteger, type Env } from '../config/env';
 import { BreachInputError, BreachStepError } from './errors';
 import type { SecretSelection } from './input';
+
+/**
+ * How fast the breach writes. Secrets Manager's quotas (per account and Region, shared with every
+ * other caller): RotateSecret + CancelRotateSecret 50/s; PutSecretValue + UpdateSecret +
+ * UpdateSecretVersionStage (+ replication calls) 50/s combined. Each RotateSecret makes the
+ * rotation function write at least twice (PutSecretValue in createSecret, UpdateSecretVersionStage
+ * in finishSecret) against that same write quota, where the breach cannot pace them: pacing
+ * RotateSecret bounds them. The defaults, 10 RotateSecret/s (≈ 20 writes/s by the rotation
+ * functions) and 10 writes/s of the breach's own, keep a breach at no more than 30 of the 50
+ * writes a second, whatever its size, leaving the rest to the account's scheduled rotations.
+ */
+export interface BreachPacing {
+  /** RotateSecret calls per second (BREACH_ROTATIONS_PER_SECOND, 1–50, default 10). */
+  rotationsPerSecond: number;
+  /** PutSecretValue + UpdateSecretVersionStage calls per second, together (BREACH_WRITES_PER_SECOND, 1–50, default 10). */
+  writesPerSecond: number;
+}
+
+export const DEFAULT_BREACH_PACING: BreachPacing = { rotationsPerSecond: 10, writesPerSecond: 10 };
+
+export function readBreachPacing(env: Env): BreachPacing {
+  const fail = (message: string): Error => new BreachInputError(`${message} (Secrets Manager allows 50 per second per account and Region, shared with every other caller).`);
+  return {
+    rotationsPerSecond: envInteger(env, 'BREACH_ROTATIONS_PER_SECOND', DEFAULT_BREACH_PACING.rotationsPerSecond, 1, 50, fail),
+    writesPerSecond: envInteger(env, 'BREACH_WRITES_PER_SECOND', DEFAULT_BREACH_PACING.writesPerSecond, 1, 50, fail),
+  };
+}
 
 export interface BreachSecretInfo {
   arn: string;
@@ -44,9 +73,26 @@ const info = (out: {
   deleted: out.DeletedDate !== undefined,
 });
 
-/** The Secrets Manager calls the breach procedure makes, and nothing else. Never logs or returns more than it must. */
+/**
+ * The Secrets Manager calls the breach procedure makes, and nothing else. Never logs or returns more
+ * than it must. Its writes are paced (every attempt, SDK retries included) and back off on throttling.
+ */
 export class BreachSecretsApi {
-  constructor(private readonly client: SecretsManagerClient) {}
+  private readonly rotations: Pacer;
+  private readonly writes: Pacer;
+
+  constructor(
+    private readonly client: SecretsManagerClient,
+    pacing: BreachPacing = DEFAULT_BREACH_PACING,
+  ) {
+    this.rotations = new Pacer({ perSecond: pacing.rotationsPerSecond });
+    this.writes = new Pacer({ perSecond: pacing.writesPerSecond });
+  }
+
+  /** The pacers' figures: calls, throttles seen, the lowest rate the back-off reached, time waited. */
+  pacing(): { rotateSecret: PacerStats; writes: PacerStats } {
+    return { rotateSecret: this.rotations.stats(), writes: this.writes.stats() };
+  }
 
   async describe(secretId: string): Promise<BreachSecretInfo> {
     try {
@@ -111,17 +157,23 @@ export class BreachSecretsApi {
 
   /** Move AWSCURRENT from `fromVersionId` to `versionId` (finishSecret's move; the old version becomes AWSPREVIOUS). */
   async moveCurrent(secretId: string, versionId: string, fromVersionId: string): Promise<void> {
-    await this.client.send(new UpdateSecretVersionStageCommand({ SecretId: secretId, VersionStage: 'AWSCURRENT', MoveToVersionId: versionId, RemoveFromVersionId: fromVersionId }));
+    const command = new UpdateSecretVersionStageCommand({ SecretId: secretId, VersionStage: 'AWSCURRENT', MoveToVersionId: versionId, RemoveFromVersionId: fromVersionId });
+    command.middlewareStack.use(pacedBy(this.writes));
+    await this.client.send(command);
   }
 
   /** Take AWSPENDING off a version that is not AWSCURRENT: the clean-up AWS documents for a failed rotation. */
   async removePending(secretId: string, versionId: string): Promise<void> {
-    await this.client.send(new UpdateSecretVersionStageCommand({ SecretId: secretId, VersionStage: 'AWSPENDING', RemoveFromVersionId: versionId }));
+    const command = new UpdateSecretVersionStageCommand({ SecretId: secretId, VersionStage: 'AWSPENDING', RemoveFromVersionId: versionId });
+    command.middlewareStack.use(pacedBy(this.writes));
+    await this.client.send(command);
   }
 
   /** RotateSecret with the stored configuration; returns the new version id. */
   async rotate(secretId: string): Promise<string> {
-    const out = await this.client.send(new RotateSecretCommand({ SecretId: secretId, RotateImmediately: true }));
+    const command = new RotateSecretCommand({ SecretId: secretId, RotateImmediately: true });
+    command.middlewareStack.use(pacedBy(this.rotations));
+    const out = await this.client.send(command);
     if (!out.VersionId) throw new BreachStepError('rotate', `RotateSecret on ${secretId} returned no VersionId.`);
     return out.VersionId;
   }

@@ -5,7 +5,7 @@
 // must not be able to close Security Hub findings, or write the deployed policy's metrics, with a
 // policy of their own.
 
-import { envFlag, type Env } from '../config/env';
+import { envFlag, envInteger, type Env } from '../config/env';
 import { InvalidInputError } from './errors';
 
 export interface OutputSwitches {
@@ -23,6 +23,8 @@ export interface ComplianceConfig {
   securityHubProductArn?: string;
   /** BatchImportFindings requests per second (1–10). */
   securityHubImportsPerSecond: number;
+  /** ListSecrets calls per second the scan paces itself to (1–100; the quota is 100 per account and Region, shared with every other caller). */
+  listSecretsPerSecond: number;
   secretsManagerEndpoint?: string;
 }
 
@@ -48,6 +50,7 @@ export function readComplianceConfig(env: Env): ComplianceConfig {
       securityHub: flag(env, 'COMPLIANCE_SECURITY_HUB', false),
     },
     securityHubImportsPerSecond: perSecond,
+    listSecretsPerSecond: envInteger(env, 'COMPLIANCE_LIST_SECRETS_PER_SECOND', 100, 1, 100, (message) => new InvalidInputError(`${message} (ListSecrets' quota is 100 calls per second per account and Region)`)),
     ...(productArn ? { securityHubProductArn: productArn } : {}),
     ...(endpoint ? { secretsManagerEndpoint: endpoint } : {}),
   };

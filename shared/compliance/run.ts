@@ -7,6 +7,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { SecurityHubClient } from '@aws-sdk/client-securityhub';
+import { Pacer } from '../aws/pacer';
 import { arnParts, defaultProductArn } from './asff';
 import { parseComplianceInput, readComplianceConfig, resolveOutputs, type OutputSwitches, type SkippedOutput } from './config';
 import { InvalidInputError } from './errors';
@@ -82,6 +83,7 @@ export async function runCompliance(event: unknown, deps: RunDependencies): Prom
   try {
     summary = await scanSecrets(deps.secretsManager, policy, {
       now,
+      pacer: new Pacer({ perSecond: config.listSecretsPerSecond }),
       onPage: async (evaluations) => {
         if (outputs.logFindings) logFindings(deps.logger, evaluations, mark);
         if (publisher) await publisher.addPage(evaluations);

@@ -6,7 +6,7 @@ import type { Tracer } from '@aws-lambda-powertools/tracer';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { createClient } from '../aws/clients';
 import { createRdsAdminLookup, createRdsClient, rdsResourceOfSecret, resetMasterPassword } from '../aws/rds';
-import { BreachSecretsApi, type AuditLog, type BreachDeps } from '../breach';
+import { BreachSecretsApi, readBreachPacing, type AuditLog, type BreachDeps } from '../breach';
 import { engineFor } from '../engines/registry';
 import { readRotationConfig } from '../rotation/config';
 
@@ -26,7 +26,7 @@ export function createBreachDeps({ env = process.env, log, client, region, trace
   let rds: ReturnType<typeof createRdsClient> | undefined;
   const rdsClient = (): ReturnType<typeof createRdsClient> => (rds ??= createRdsClient(tracer, region));
   return {
-    secrets: new BreachSecretsApi(secretsClient),
+    secrets: new BreachSecretsApi(secretsClient, readBreachPacing(env)),
     engineFor,
     db: { connectTimeoutMs: config.connectTimeoutMs, ...(config.caBundle ? { caBundle: config.caBundle } : {}) },
     log,

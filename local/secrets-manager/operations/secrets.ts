@@ -107,7 +107,7 @@ export function deleteSecret(body: Body, { store, clock }: OperationContext): un
     store.remove(secret);
     return { ARN: secret.arn, Name: secret.name, DeletionDate: epochSeconds(now) };
   }
-  secret.deletedDate = new Date(now.getTime() + (windowDays ?? 30) * 86_400_000);
+  store.scheduleDeletion(secret, new Date(now.getTime() + (windowDays ?? 30) * 86_400_000));
   secret.lastChangedDate = now;
   return { ARN: secret.arn, Name: secret.name, DeletionDate: epochSeconds(secret.deletedDate) };
 }

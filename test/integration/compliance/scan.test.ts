@@ -168,6 +168,11 @@ describe('scale: pagination and throttling', () => {
     expect(calls.filter((c) => c.status === 200)).toHaveLength(10);
     expect(throttled.secrets).toEqual(clean.secrets);
     expect(throttled.byCheck).toEqual(clean.byCheck);
+    // Each refused attempt reached the scan's pacer, which backed off.
+    expect(clean.throttles).toBe(0);
+    expect(throttled.throttles).toBe(2);
+    expect(throttled.pacing).toMatchObject({ limitPerSecond: 100, backoffs: expect.any(Number) });
+    expect(throttled.pacing.lowestPerSecond).toBeLessThanOrEqual(50);
   });
 
   it('throttling on a later page as well', async () => {
@@ -176,6 +181,7 @@ describe('scale: pagination and throttling', () => {
     const summary = await scanSecrets(client, compilePolicy(), { now: sandbox.clock.now() });
     expect(summary.secrets.total).toBe(1000);
     expect(listCalls(sandbox).slice(callsBefore).filter((c) => c.errorCode === 'ThrottlingException')).toHaveLength(3);
+    expect(summary.throttles).toBe(3);
   });
 });
 
