@@ -2,7 +2,7 @@ import { EngineError } from '../engines/errors';
 import type { Engine, LoginResult } from '../engines/types';
 import { InvalidSecretError } from '../rotation/errors';
 import { parseDatabaseSecret, type DatabaseSecret } from '../rotation/secret';
-import { pendingUsername } from '../rotation/strategies';
+import { pendingMismatch } from '../rotation/strategies';
 import { BreachStepError } from './errors';
 
 import type { BreachSecretsApi } from './secrets';
@@ -115,20 +115,23 @@ async function judge(versionId: string, input: SettleInput): Promise<Verdict> {
     if (err instanceof InvalidSecretError) return { why: 'its value is not a valid secret for this engine' };
     throw err;
   }
-  const sameDatabase =
-    pending.engine === leaked.engine && pending.host === leaked.host && pending.port === leaked.port && (pending.dbname ?? null) === (leaked.dbname ?? null) && pending.tls === leaked.tls;
-  if (!sameDatabase) return { why: 'it names another database (engine, host, port, dbname or TLS differ from AWSCURRENT)' };
-  const sameStrategy =
-    pending.strategy === leaked.strategy && pending.masterarn === leaked.masterarn && JSON.stringify(pending.usernames ?? null) === JSON.stringify(leaked.usernames ?? null);
-  if (!sameStrategy) return { why: 'its strategy, masterarn or usernames differ from AWSCURRENT' };
-  let expected: string;
+  let mismatch: ReturnType<typeof pendingMismatch>;
   try {
-    expected = pendingUsername(leaked, choice);
+    mismatch = pendingMismatch(pending, leaked, choice);
   } catch (err) {
     if (err instanceof InvalidSecretError) return { why: 'the strategy has no user to rotate to' };
     throw err;
   }
-  if (pending.username !== expected) return { why: 'it names another user than the one the strategy rotates to' };
+  if (mismatch) {
+    return {
+      why: {
+        database: 'it names another database (engine, host, port or dbname differ from AWSCURRENT)',
+        ssl: 'its TLS choice differs from AWSCURRENT',
+        strategy: 'its strategy, masterarn or usernames differ from AWSCURRENT',
+        user: 'it names another user than the one the strategy rotates to',
+      }[mismatch.kind],
+    };
+  }
   let login: LoginResult;
   try {
     login = await input.checkLogin(pending);

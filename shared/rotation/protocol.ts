@@ -6,7 +6,7 @@ import type { RotationRequest } from './event';
 import { loadAdmin, type AdminEndpointLookup } from './admin';
 import { parseDatabaseSecret, withCredential, type DatabaseSecret, type TlsPreference } from './secret';
 import { AWSCURRENT, AWSPENDING, AWSPREVIOUS, versionWith, type SecretMetadata, type SecretsApi } from './secrets-api';
-import { pendingUsername, setPendingPassword } from './strategies';
+import { pendingMismatch, pendingUsername, setPendingPassword } from './strategies';
 import { PROOF_FIELD, hasValidProof, pendingProof } from './proof';
 import { connectionTarget } from './target';
 
@@ -138,22 +138,20 @@ async function createSecret(request: RotationRequest, meta: SecretMetadata, read
   ctx.log.info('createSecret: stored a new pending credential', { versionId: request.token, username, strategy: current.strategy });
 }
 
-/**
- * Pending must be what createSecret made of AWSCURRENT: the same server (host, port, dbname), the
- * same TLS choice (else AWSPENDING's "ssl" would decide how AWSCURRENT's password travels), and the
- * user this strategy rotates to. Confused-deputy guards, checked by setSecret and finishSecret.
- */
+/** Refuses a pending version that is not what createSecret made of AWSCURRENT (confused-deputy guard). */
 function checkPendingMatchesCurrent(pending: DatabaseSecret, current: DatabaseSecret, arn: string, ctx: RotationContext): void {
-  if (pending.host !== current.host || pending.port !== current.port || (pending.dbname ?? null) !== (current.dbname ?? null)) {
-    throw new GuardError(`The AWSPENDING and AWSCURRENT versions of ${arn} name different databases: they must be the same host, port and dbname.`);
+  const mismatch = pendingMismatch(pending, current, ctx.engine);
+  if (!mismatch) return;
+  if (mismatch.kind === 'user') {
+    throw new GuardError(`The AWSPENDING version of ${arn} is for user "${pending.username}", but the ${current.strategy} strategy rotates "${mismatch.expected}".`);
   }
-  if (pending.tls !== current.tls) {
-    throw new GuardError(`The AWSPENDING and AWSCURRENT versions of ${arn} differ in "ssl": a rotation keeps the TLS choice of AWSCURRENT. Start a new rotation.`);
-  }
-  const expectedUser = pendingUsername(current, ctx.engine);
-  if (pending.username !== expectedUser || pending.strategy !== current.strategy) {
-    throw new GuardError(`The AWSPENDING version of ${arn} is for user "${pending.username}", but the ${current.strategy} strategy rotates "${expectedUser}".`);
-  }
+  const what = {
+    database: 'name different databases: they must be the same engine, host, port and dbname.',
+    // Else AWSPENDING's "ssl" would decide how AWSCURRENT's password travels.
+    ssl: 'differ in "ssl": a rotation keeps the TLS choice of AWSCURRENT. Start a new rotation.',
+    strategy: 'differ in strategy, "masterarn" or "usernames": a rotation keeps those of AWSCURRENT. Start a new rotation.',
+  }[mismatch.kind];
+  throw new GuardError(`The AWSPENDING and AWSCURRENT versions of ${arn} ${what}`);
 }
 
 /** AWSPREVIOUS, when it exists and parses: an old, malformed version is no way in. */

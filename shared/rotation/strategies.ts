@@ -37,6 +37,30 @@ export function pendingUsername(current: DatabaseSecret, engine: Engine): string
   }
 }
 
+/** Why a pending version is not what createSecret makes of AWSCURRENT (see pendingMismatch). */
+export type PendingMismatch =
+  | { kind: 'database' }
+  | { kind: 'ssl' }
+  | { kind: 'strategy' }
+  | { kind: 'user'; expected: string };
+
+/**
+ * Whether `pending` is what createSecret makes of `current`: the same engine and server (host,
+ * port, dbname), the same TLS choice, the same strategy (masterarn, usernames) and the user the
+ * strategy rotates to. The confused-deputy check of setSecret, finishSecret and the breach's settle.
+ */
+export function pendingMismatch(pending: DatabaseSecret, current: DatabaseSecret, engine: Engine): PendingMismatch | undefined {
+  if (pending.engine !== current.engine || pending.host !== current.host || pending.port !== current.port || (pending.dbname ?? null) !== (current.dbname ?? null)) {
+    return { kind: 'database' };
+  }
+  if (pending.tls !== current.tls) return { kind: 'ssl' };
+  if (pending.strategy !== current.strategy || pending.masterarn !== current.masterarn || JSON.stringify(pending.usernames ?? null) !== JSON.stringify(current.usernames ?? null)) {
+    return { kind: 'strategy' };
+  }
+  const expected = pendingUsername(current, engine);
+  return pending.username === expected ? undefined : { kind: 'user', expected };
+}
+
 export interface SetPasswordInput {
   engine: Engine;
   target: ConnectionTarget;
