@@ -44,10 +44,11 @@ export class ControlPlane {
         return ok({ now: clock.now().toISOString() });
       case 'POST clock': {
         if (body['reset'] === true) clock.reset();
+        // Frozen first, so that a date set in the same request is exact (not a millisecond later).
+        if (body['freeze'] === true) clock.freeze();
         if (typeof body['set'] === 'string') clock.set(body['set']);
         if (typeof body['advanceMs'] === 'number') clock.advance(body['advanceMs']);
         if (typeof body['advanceDays'] === 'number') clock.advanceDays(body['advanceDays']);
-        if (body['freeze'] === true) clock.freeze();
         if (body['freeze'] === false) clock.unfreeze();
         return ok({ now: clock.now().toISOString() });
       }
