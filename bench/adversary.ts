@@ -9,9 +9,9 @@
  * population. Exits 1 on any violation, harness error or leak.
  */
 import { Command } from 'commander';
-import { createRunDir, createTestCertificates, startMariaDb, startPostgres, type DatabaseServer } from '../local/databases';
 import { ATTEMPT_KINDS, formatSummary, runAdversary } from '../local/faults/adversary';
-import { Rig, type RigEngine } from '../local/faults/rig';
+import { exitWith, withBenchRig } from '../local/faults/bench-rig';
+import type { RigEngine } from '../local/faults/rig';
 
 const program = new Command()
   .option('--attempts <n>', 'attempts to draw', '5000')
@@ -57,18 +57,7 @@ process.env['AWS_ACCESS_KEY_ID'] ??= 'AKIASANDBOXADVERSARY';
 process.env['AWS_SECRET_ACCESS_KEY'] ??= 'sandbox';
 
 async function main(): Promise<number> {
-  const certDir = await createRunDir('tls');
-  const servers: DatabaseServer[] = [];
-  let rig: Rig | undefined;
-  try {
-    const certificates = await createTestCertificates(certDir.path);
-    servers.push(
-      ...(await Promise.all(
-        engines.map((engine) => (engine === 'postgresql' ? startPostgres({ certificates, logStatements: true }) : startMariaDb({ certificates, generalLog: true }))),
-      )),
-    );
-    rig = await Rig.start({ databases: servers, caFile: certificates.caFile, caPem: certificates.caPem, maxAttempts: 1 });
-    const r = rig;
+  return withBenchRig(engines, { maxAttempts: 1 }, async (r, servers) => {
     r.print(`adversary: ${only ? `attempts ${only.join(', ')}` : `${attempts} attempts`}, seed ${seed}, engines ${engines.join(', ')} (${servers.map((s) => `${s.engine} ${s.version}`).join('; ')})`);
     const summary = await runAdversary(r, {
       attempts,
@@ -89,17 +78,7 @@ async function main(): Promise<number> {
     r.print(`leak canary:               ${leaks.findings.length} findings over ${leaks.passwords} passwords and ${(leaks.haystackBytes / 1e6).toFixed(1)} MB of logs (must be 0)`);
     for (const f of leaks.findings.slice(0, 20)) r.print(`LEAK ${f}`);
     return summary.violations.length === 0 && summary.harnessErrors.length === 0 && leaks.findings.length === 0 ? 0 : 1;
-  } finally {
-    await rig?.close();
-    await Promise.all(servers.map((s) => s.stop()));
-    await certDir.remove();
-  }
+  });
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
+exitWith(main);

@@ -8,9 +8,9 @@
  * broken invariant, or leak.
  */
 import { Command } from 'commander';
-import { createRunDir, createTestCertificates, startMariaDb, startPostgres, type DatabaseServer } from '../local/databases';
 import { runChaos } from '../local/faults/chaos';
-import { Rig, type RigEngine } from '../local/faults/rig';
+import { exitWith, withBenchRig } from '../local/faults/bench-rig';
+import type { RigEngine } from '../local/faults/rig';
 
 const program = new Command()
   .option('--rotations <n>', 'rotations to run', '1000')
@@ -34,18 +34,7 @@ process.env['AWS_ACCESS_KEY_ID'] ??= 'AKIASANDBOXCHAOS0000';
 process.env['AWS_SECRET_ACCESS_KEY'] ??= 'sandbox';
 
 async function main(): Promise<number> {
-  const certDir = await createRunDir('tls');
-  const servers: DatabaseServer[] = [];
-  let rig: Rig | undefined;
-  try {
-    const certificates = await createTestCertificates(certDir.path);
-    servers.push(
-      ...(await Promise.all(
-        engines.map((engine) => (engine === 'postgresql' ? startPostgres({ certificates, logStatements: true }) : startMariaDb({ certificates, generalLog: true }))),
-      )),
-    );
-    rig = await Rig.start({ databases: servers, caFile: certificates.caFile, caPem: certificates.caPem });
-    const r = rig;
+  return withBenchRig(engines, {}, async (r, servers) => {
     r.print(`chaos: ${rotations} rotations, seed ${seed}, engines ${engines.join(', ')} (${servers.map((s) => `${s.engine} ${s.version}`).join('; ')})`);
     const summary = await runChaos(r, {
       rotations,
@@ -77,17 +66,7 @@ async function main(): Promise<number> {
     for (const v of summary.violations.slice(0, 20)) r.print(`VIOLATION ${v}`);
     for (const f of leaks.findings.slice(0, 20)) r.print(`LEAK ${f}`);
     return summary.violations.length === 0 && leaks.findings.length === 0 ? 0 : 1;
-  } finally {
-    await rig?.close();
-    await Promise.all(servers.map((s) => s.stop()));
-    await certDir.remove();
-  }
+  });
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
+exitWith(main);

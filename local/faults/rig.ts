@@ -473,19 +473,24 @@ export class Rig {
     return [...found];
   }
 
+  /** Where a password must never appear: handler output, recorded errors, the servers' statement/general logs. */
+  private haystacks(extra: readonly string[]): [string, string][] {
+    return [
+      ['handler output', this.output.join('')],
+      ['rotation events', this.sandbox.rotations.events.map((ev) => ev.errorMessage ?? '').join('\n')],
+      ['invocation errors', this.sandbox.rotations.invocations.map((i) => i.error ?? '').join('\n')],
+      ...[...this.engines.values()].map((e): [string, string] => [`${e.engine} log ${e.db.logFile}`, readFileSync(e.db.logFile, 'utf8')]),
+      ...extra.map((h, i): [string, string] => [`extra ${i}`, h]),
+    ];
+  }
+
   /**
    * The leak canary: no password in the database servers' statement/general logs, the handlers'
    * output, or any error message the sandbox recorded; not as text, base64 or URL-encoded.
    */
   async leaks(extraHaystacks: readonly string[] = []): Promise<{ passwords: number; haystackBytes: number; findings: string[] }> {
     const passwords = await this.allPasswords();
-    const haystacks: [string, string][] = [
-      ['handler output', this.output.join('')],
-      ['rotation events', this.sandbox.rotations.events.map((ev) => ev.errorMessage ?? '').join('\n')],
-      ['invocation errors', this.sandbox.rotations.invocations.map((i) => i.error ?? '').join('\n')],
-      ...[...this.engines.values()].map((e): [string, string] => [`${e.engine} log ${e.db.logFile}`, readFileSync(e.db.logFile, 'utf8')]),
-      ...extraHaystacks.map((h, i): [string, string] => [`extra ${i}`, h]),
-    ];
+    const haystacks = this.haystacks(extraHaystacks);
     const findings: string[] = [];
     for (const password of passwords) {
       const forms = new Set([password, Buffer.from(password).toString('base64'), Buffer.from(password).toString('base64url'), encodeURIComponent(password)]);
@@ -503,13 +508,7 @@ export class Rig {
    */
   async leaksIndexed(extraHaystacks: readonly string[] = []): Promise<{ passwords: number; haystackBytes: number; findings: string[] }> {
     const passwords = await this.allPasswords();
-    const haystacks: [string, string][] = [
-      ['handler output', this.output.join('')],
-      ['rotation events', this.sandbox.rotations.events.map((ev) => ev.errorMessage ?? '').join('\n')],
-      ['invocation errors', this.sandbox.rotations.invocations.map((i) => i.error ?? '').join('\n')],
-      ...[...this.engines.values()].map((e): [string, string] => [`${e.engine} log ${e.db.logFile}`, readFileSync(e.db.logFile, 'utf8')]),
-      ...extraHaystacks.map((h, i): [string, string] => [`extra ${i}`, h]),
-    ];
+    const haystacks = this.haystacks(extraHaystacks);
     const K = 8;
     const index = new Map<string, { form: string; plain: boolean }[]>();
     const short: { form: string; plain: boolean }[] = [];

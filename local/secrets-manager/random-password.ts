@@ -13,7 +13,7 @@
 //   to hold one character of each required type) is the operation's own documented error:
 //   `InvalidParameterException` ("The parameter name or value is invalid").
 
-import { UnsatisfiablePasswordRules, generatePassword } from '../../shared/password/generate';
+import { UnsatisfiablePasswordRules, generatePassword, type PasswordRules } from '../../shared/password/generate';
 import { ApiError } from './errors';
 
 export interface RandomPasswordInput {
@@ -27,17 +27,8 @@ export interface RandomPasswordInput {
   RequireEachIncludedType?: boolean;
 }
 
-/** The request after type checks, constraint checks and defaults. */
-export interface RandomPasswordOptions {
-  passwordLength: number;
-  excludeCharacters: string;
-  excludeNumbers: boolean;
-  excludePunctuation: boolean;
-  excludeUppercase: boolean;
-  excludeLowercase: boolean;
-  includeSpace: boolean;
-  requireEachIncludedType: boolean;
-}
+/** The request after type checks, constraint checks and defaults: the generator's rules, with the API's name for the length. */
+export type RandomPasswordOptions = Omit<PasswordRules, 'length'> & { passwordLength: number };
 
 const DEFAULT_LENGTH = 32;
 const MAX_LENGTH = 4096;
